@@ -1,0 +1,30 @@
+/* cli.h — subcommands register themselves (one file each under src/cli/). */
+#ifndef MODEX_CLI_H
+#define MODEX_CLI_H
+
+typedef int (*CommandFn)(int argc, char **argv); /* argv[0] = command name; returns exit code */
+
+typedef struct Command {
+    const char *name;
+    const char *summary;   /* one line for `modex --help` */
+    CommandFn fn;
+} Command;
+
+void modex_register_command(const Command *c);
+const Command *modex_find_command(const char *name);
+int modex_command_count(void);
+const Command *modex_command_at(int i);
+
+/* In a src/cli/cmd_NAME.c:  MODEX_COMMAND(tokenize, "text to token ids", cmd_tokenize) */
+#define MODEX_COMMAND(NAME, SUMMARY, FN)                                              \
+    static const Command modex_cmd_##NAME = {#NAME, SUMMARY, FN};                    \
+    __attribute__((constructor)) static void modex_reg_##NAME(void) {                 \
+        modex_register_command(&modex_cmd_##NAME);                                    \
+    }
+
+#define MODEX_VERSION "0.1.0"
+
+/* Helpers shared by the commands. Returns 1 if argv[i] is --help / -h. */
+int modex_is_help(const char *a);
+
+#endif

@@ -1,0 +1,15 @@
+/* parallel.h — modex's own small thread pool for attention and elementwise work. OpenBLAS
+ * keeps its own threads for matrix products; modex_set_threads sets both. */
+#ifndef MODEX_PARALLEL_H
+#define MODEX_PARALLEL_H
+#include <stdint.h>
+
+typedef void (*ParallelFn)(void *ctx, int64_t begin, int64_t end, int thread);
+
+void modex_set_threads(int n);   /* 0 = number of cores */
+int  modex_threads(void);
+/* Splits [0, n) into chunks run on the pool (the caller's thread takes part). Safe to call
+ * from several threads: calls are serialised. Falls back to serial for small n. */
+void modex_parallel_for(int64_t n, int64_t min_chunk, ParallelFn fn, void *ctx);
+
+#endif

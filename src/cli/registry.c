@@ -1,0 +1,25 @@
+/* registry.c — the table of subcommands, filled by MODEX_COMMAND constructors. */
+#include "modex/cli.h"
+#include <string.h>
+
+#define MAX_COMMANDS 64
+static const Command *commands[MAX_COMMANDS];
+static int n_commands;
+
+void modex_register_command(const Command *c) {
+    if (n_commands >= MAX_COMMANDS) return;
+    int i = n_commands++;
+    while (i > 0 && strcmp(commands[i - 1]->name, c->name) > 0) { commands[i] = commands[i - 1]; i--; }
+    commands[i] = c;
+}
+
+const Command *modex_find_command(const char *name) {
+    for (int i = 0; i < n_commands; i++)
+        if (strcmp(commands[i]->name, name) == 0) return commands[i];
+    return NULL;
+}
+
+int modex_command_count(void) { return n_commands; }
+const Command *modex_command_at(int i) { return i >= 0 && i < n_commands ? commands[i] : NULL; }
+
+int modex_is_help(const char *a) { return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0; }
