@@ -90,6 +90,9 @@ Model *modex_model_open(const char *path, Error *err);
  * biases 0 (the random-initialisation baseline). */
 Model *modex_model_random_like(const Model *m, unsigned long long seed, Error *err);
 void   modex_model_free(Model *m);
+/* A model of the given configuration with N(0, init_range) weights, made in memory (benchmarks
+ * and tests). bias: every linear layer gets a bias. */
+Model *modex_model_synthetic(const ModelConfig *c, QkvLayout layout, int bias, unsigned long long seed);
 /* Neuron keys of a layer (rows of W1, or of the gate projection): out [d_ff x D], malloc'd. */
 float *modex_model_keys(const Model *m, int layer);
 /* One paragraph describing the model (for `modex info`). */

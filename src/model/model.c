@@ -388,3 +388,46 @@ void modex_model_describe(const Model *m, char *buf, size_t n) {
     P("file size      %.1f MiB (%s)\n", (double)m->file_bytes / 1048576.0, m->weights_path);
 #undef P
 }
+
+// --- synthetic models (benchmarks, tests) -------------------------------------------------
+
+Model *modex_model_synthetic(const ModelConfig *cfg, QkvLayout layout, int bias, unsigned long long seed) {
+    static const float dummy = 0;
+    const float *d = &dummy, *bd = bias ? &dummy : NULL;
+    Model t = {0};
+    t.cfg = *cfg;
+    ModelConfig *c = &t.cfg;
+    if (c->n_kv_head <= 0) c->n_kv_head = c->n_head;
+    if (c->head_dim <= 0) c->head_dim = c->d_model / c->n_head;
+    if (c->rope != ROPE_NONE && c->rotary_dim <= 0) c->rotary_dim = c->head_dim;
+    if (c->init_range <= 0) c->init_range = 0.02f;
+    int D = c->d_model, F = c->d_ff, H = c->n_head, Hk = c->n_kv_head, Dh = c->head_dim;
+    t.qkv_layout = layout;
+    t.path = (char *)"(synthetic)";
+    t.weights_path = (char *)"(synthetic)";
+    t.tok_emb = d;
+    t.pos_emb = c->learned_pos ? d : NULL;
+    t.type_emb = c->type_vocab > 0 ? d : NULL;
+    t.final_norm = (Norm){d, c->norm == NORM_LAYER ? d : NULL};
+    if (c->causal) t.lm_head = (Linear){.w = d, .in = D, .out = c->vocab, .ld = D};
+    LayerWeights *L = calloc((size_t)c->n_layer, sizeof *L);
+    for (int l = 0; l < c->n_layer; l++) {
+        L[l].attn_norm = L[l].ffn_norm = t.final_norm;
+        if (layout == QKV_SEPARATE) {
+            L[l].q = (Linear){d, bd, D, H * Dh, D, 0};
+            L[l].k = (Linear){d, bd, D, Hk * Dh, D, 0};
+            L[l].v = (Linear){d, bd, D, Hk * Dh, D, 0};
+        } else L[l].qkv = (Linear){d, bd, D, (H + 2 * Hk) * Dh, D, 0};
+        L[l].o = (Linear){d, bd, H * Dh, D, H * Dh, 0};
+        L[l].up = (Linear){d, bd, D, F, D, 0};
+        if (c->gated_ffn) L[l].gate = (Linear){d, bd, D, F, D, 0};
+        L[l].down = (Linear){d, bd, F, D, F, 0};
+        if (l == 0 && c->t5_buckets) L[l].rel_bias = d;
+    }
+    t.layers = L;
+    Model *m = modex_model_random_like(&t, seed, NULL);
+    if (c->tie_embeddings && m->lm_head.w) m->lm_head.w = m->tok_emb;
+    free(L);
+    m->n_params = 0;
+    return m;
+}
