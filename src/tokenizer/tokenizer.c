@@ -91,7 +91,7 @@ void tok_finish(Tokenizer *t) {
             t->byte_id[b] = strmap_get(&t->vocab, &c, 1);
         } else {
             snprintf(name, sizeof name, "<0x%02X>", b);
-            t->byte_id[b] = find_piece(t, name) >= 0 ? strmap_get(&t->vocab, name, 6) : -1;
+            t->byte_id[b] = strmap_get(&t->vocab, name, 6);
         }
     }
     if (!t->byte_level && t->spm) /* SentencePiece byte pieces are typed, not just named */
