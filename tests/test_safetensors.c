@@ -192,6 +192,9 @@ static void test_bad_files(void **state) {
     expect_bad("{\"a\":1}", -1, 0, 0, "tensor 'a': entry needs dtype, shape and data_offsets");
     expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}", -1, 0, 4, "entry needs");
     expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0]}}", -1, 0, 4, "entry needs");
+    /* an entry's error points at its key in the header */
+    expect_bad("{\"ok\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"a\":{\"dtype\":\"F7\",\"shape\":[1],\"data_offsets\":[4,8]}}",
+               -1, 0, 8, "bad.safetensors:63: tensor 'a': unknown dtype 'F7'");
     expect_bad("{\"a\":{\"dtype\":\"F7\",\"shape\":[1],\"data_offsets\":[0,4]}}", -1, 0, 4, "unknown dtype 'F7'");
     expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,1000]}}", -1, 0, 4, "runs past the end of the file");
     expect_bad("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}", -1, 0, 8, "bad data_offsets");

@@ -23,6 +23,20 @@ static int cmp_tv(const void *a, const void *b) {
     return strcmp(((const TensorView *)a)->name, ((const TensorView *)b)->name);
 }
 
+/* File offset of "key" in the header text (where an entry's error is reported); the header
+ * start if the key is written with escapes. */
+static long long key_pos(const MappedFile *m, uint64_t hlen, const char *key) {
+    size_t kl = strlen(key);
+    char *q = modex_xmalloc(kl + 3);
+    q[0] = '"';
+    memcpy(q + 1, key, kl);
+    q[kl + 1] = '"';
+    q[kl + 2] = 0;
+    const uint8_t *h = m->data + 8, *f = memmem(h, (size_t)hlen, q, kl + 2);
+    free(q);
+    return f ? 8 + (long long)(f - h) : 8;
+}
+
 static int cmp_range(const void *a, const void *b) {
     const uint64_t *x = a, *y = b;
     return x[0] < y[0] ? -1 : x[0] > y[0];
@@ -56,16 +70,16 @@ static int parse_file(SafeTensors *st, MappedFile *m, Error *err) {
         }
         json_t *jd = json_object_get(v, "dtype"), *js = json_object_get(v, "shape"), *jo = json_object_get(v, "data_offsets");
         if (!json_is_object(v) || !json_is_string(jd) || !json_is_array(js) || !json_is_array(jo) || json_array_size(jo) != 2) {
-            rc = modex_error_at(err, path, 8, "tensor '%s': entry needs dtype, shape and data_offsets [begin, end]", key);
+            rc = modex_error_at(err, path, key_pos(m, hlen, key), "tensor '%s': entry needs dtype, shape and data_offsets [begin, end]", key);
             break;
         }
         TensorView t = {0};
         int esize;
         if (dtype_from(json_string_value(jd), &t.dtype, &esize)) {
-            rc = modex_error_at(err, path, 8, "tensor '%s': unknown dtype '%s' (F32, F16, BF16, F64, F8_E4M3, F8_E5M2 or an integer type)", key, json_string_value(jd));
+            rc = modex_error_at(err, path, key_pos(m, hlen, key), "tensor '%s': unknown dtype '%s' (F32, F16, BF16, F64, F8_E4M3, F8_E5M2 or an integer type)", key, json_string_value(jd));
             break;
         }
-        if (json_array_size(js) > 4) { rc = modex_error_at(err, path, 8, "tensor '%s': %zu dimensions (at most 4)", key, json_array_size(js)); break; }
+        if (json_array_size(js) > 4) { rc = modex_error_at(err, path, key_pos(m, hlen, key), "tensor '%s': %zu dimensions (at most 4)", key, json_array_size(js)); break; }
         t.ndim = (int)json_array_size(js);
         uint64_t numel = 1;
         int bad = 0;
@@ -76,10 +90,10 @@ static int parse_file(SafeTensors *st, MappedFile *m, Error *err) {
             if (t.shape[d] && numel > UINT64_MAX / 16 / (uint64_t)t.shape[d]) { bad = 1; break; }
             numel *= (uint64_t)t.shape[d];
         }
-        if (bad) { rc = modex_error_at(err, path, 8, "tensor '%s': bad shape (non-negative integers)", key); break; }
+        if (bad) { rc = modex_error_at(err, path, key_pos(m, hlen, key), "tensor '%s': bad shape (non-negative integers)", key); break; }
         json_t *b = json_array_get(jo, 0), *e = json_array_get(jo, 1);
         if (!json_is_integer(b) || !json_is_integer(e) || json_integer_value(b) < 0 || json_integer_value(e) < json_integer_value(b)) {
-            rc = modex_error_at(err, path, 8, "tensor '%s': bad data_offsets (0 <= begin <= end)", key); break;
+            rc = modex_error_at(err, path, key_pos(m, hlen, key), "tensor '%s': bad data_offsets (0 <= begin <= end)", key); break;
         }
         uint64_t ob = (uint64_t)json_integer_value(b), oe = (uint64_t)json_integer_value(e);
         if (oe > data_len) {
