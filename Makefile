@@ -95,3 +95,33 @@ install: $(BUILD)/modex
 
 clean:
 	rm -rf $(BUILD)
+
+# --- fuzzing (clang + libFuzzer; not part of the default build) -------------------------
+# `make fuzz [FUZZ_SECONDS=10]`: builds every tests/fuzz/fuzz_*.c against the format and util
+# sources and runs each for FUZZ_SECONDS on a seed corpus: the fixtures of its format plus
+# the small files of tests/fuzz/seeds.sh. A crash leaves crash-* (the input) in the cwd.
+FUZZ_SECONDS ?= 10
+FUZZ_CC      ?= clang
+FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_LIB     := $(sort $(wildcard src/formats/*.c src/util/*.c))
+FUZZ_FLAGS   := -std=gnu11 -g -O1 -Wall -Wextra -D_GNU_SOURCE -Iinclude -pthread \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FIXTURES_DIR ?= ../shared/fixtures
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $< $(FUZZ_LIB) -o $@ $(LIBS)
+
+fuzz: $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+	@set -e; for bin in $^; do \
+	  name=$$(basename $$bin); ext=$${name#fuzz_}; corpus=$$(mktemp -d); log=$$corpus.log; \
+	  i=0; for f in $$(find $(FIXTURES_DIR) -name "*.$$ext"); do i=$$((i+1)); cp $$f $$corpus/seed$$i.$$ext; done; \
+	  tests/fuzz/seeds.sh $$corpus; \
+	  echo "fuzz: $$name for $(FUZZ_SECONDS) s on $$(ls $$corpus | wc -l) seeds"; \
+	  status=0; ./$$bin -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -print_final_stats=1 \
+	    $$corpus >$$log 2>&1 || status=$$?; \
+	  grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|SUMMARY)|DONE' $$log || true; \
+	  rm -rf $$corpus; \
+	  if [ $$status != 0 ]; then tail -n 40 $$log; echo "fuzz: $$name FAILED (crash-* input saved here)"; exit 1; fi; \
+	  rm -f $$log; \
+	done
