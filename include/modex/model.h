@@ -108,6 +108,11 @@ typedef struct ArchDef {
     int (*bind)(Model *m, Error *err);
 } ArchDef;
 void modex_register_arch(const ArchDef *a);
+/* A registered architecture by binding name (for families that extend another), or NULL. */
+const ArchDef *modex_arch_find(const char *name);
+/* Hugging Face activation name (hidden_act, activation_function ...) → Activation; -1 if unknown.
+ * "gelu" is the exact erf form; gelu_new / gelu_pytorch_tanh / gelu_fast the tanh form. */
+int  modex_act_parse(const char *name, Activation *a);
 #define MODEX_ARCH(VAR) \
     __attribute__((constructor)) static void modex_arch_reg_##VAR(void) { modex_register_arch(&VAR); }
 

@@ -14,6 +14,22 @@ void modex_register_arch(const ArchDef *a) {
     if (n_archs < MAX_ARCHS) archs[n_archs++] = a;
 }
 
+const ArchDef *modex_arch_find(const char *name) {
+    for (int i = 0; i < n_archs; i++)
+        if (strcmp(archs[i]->name, name) == 0) return archs[i];
+    return NULL;
+}
+
+int modex_act_parse(const char *s, Activation *a) {
+    if (!s) return -1;
+    if (!strcmp(s, "gelu_new") || !strcmp(s, "gelu_pytorch_tanh") || !strcmp(s, "gelu_fast")) *a = ACT_GELU_TANH;
+    else if (!strcmp(s, "gelu")) *a = ACT_GELU_ERF;
+    else if (!strcmp(s, "relu")) *a = ACT_RELU;
+    else if (!strcmp(s, "silu") || !strcmp(s, "swish")) *a = ACT_SILU;
+    else return -1;
+    return 0;
+}
+
 static int in_list(const char *const *list, const char *s) {
     for (; list && *list; list++)
         if (strcmp(*list, s) == 0) return 1;
