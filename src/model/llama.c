@@ -99,7 +99,7 @@ static int bind(Model *m, Error *err) {
             if (modex_model_linear(m, lins[i].lin, n1, lins[i].bias ? n2 : NULL, lins[i].in, lins[i].out, 0, err)) return -1;
             if (qwen && i < 3 && !lins[i].lin->b) return modex_error(err, m->weights_path, "tensor '%s' is missing (Qwen2 has q/k/v biases)", n2);
         }
-        if (c->n_experts > 0) { /* GGUF stacked experts: blk.N.ffn_{gate,up,down}_exps [E, out, in] */
+        if (c->n_experts > 0 && gg) { /* GGUF stacked experts (HF experts: mixtral.c): blk.N.ffn_{gate,up,down}_exps [E, out, in] */
             int E = c->n_experts;
             int64_t sr[2] = {E, D}, sg[3] = {E, F, D}, sd[3] = {E, D, F};
             NM(n1, "blk.%d.ffn_gate_inp.weight", l);
