@@ -387,16 +387,22 @@ void modex_model_describe(const Model *m, char *buf, size_t n) {
     P("d_ff           %d%s\n", c->d_ff, c->n_experts ? " per expert" : "");
     P("heads          %d (key/value heads %d, head_dim %d)\n", c->n_head, c->n_kv_head, c->head_dim);
     P("vocab          %d\n", c->vocab);
-    P("context        %d\n", c->max_pos);
+    if (c->learned_pos || c->rope != ROPE_NONE) P("context        %d\n", c->max_pos);
+    else P("context        unbounded (relative positions)\n");
     P("ffn            %s%s\n", c->gated_ffn ? "gated " : "", acts[c->act]);
     P("norm           %s%s, eps %g\n", c->norm == NORM_RMS ? "RMS" : "LayerNorm", c->post_norm ? " (post-norm)" : " (pre-norm)", (double)c->norm_eps);
     if (c->rope != ROPE_NONE)
-        P("positions      rotary (%s pairs), theta %g, rotary dims %d of %d\n", c->rope == ROPE_HALF ? "rotate-half" : "interleaved", (double)c->rope_theta, c->rotary_dim, c->head_dim);
+        P("positions      rotary (%s pairs), theta %g, rotary dims %d of %d (fraction %g)\n", c->rope == ROPE_HALF ? "rotate-half" : "interleaved",
+          (double)c->rope_theta, c->rotary_dim, c->head_dim, (double)c->rotary_dim / c->head_dim);
     else if (c->t5_buckets)
-        P("positions      relative buckets %d, max distance %d\n", c->t5_buckets, c->t5_max_distance);
-    else if (c->learned_pos) P("positions      learned absolute\n");
-    if (c->parallel_residual) P("residual       parallel\n");
-    if (c->n_experts) P("experts        %d, top-%d router\n", c->n_experts, c->top_k);
+        P("positions      relative buckets %d (bidirectional, from layer 0, shared), max distance %d\n", c->t5_buckets, c->t5_max_distance);
+    else if (c->learned_pos) P("positions      learned absolute%s\n", m->type_emb ? " + token type 0" : "");
+    if (m->emb_norm.w) P("embeddings     LayerNorm after the sum\n");
+    if (c->no_attn_scale) P("attention      no 1/sqrt(head_dim) scaling\n");
+    if (!c->post_norm) P("residual       %s\n", c->parallel_residual ? "parallel (x + attn(ln1 x) + ffn(ln2 x))" : "sequential");
+    if (c->n_experts)
+        P("experts        %d, top-%d router (softmax, renormalised); neurons expert-major e*%d+j, width %d\n", c->n_experts, c->top_k,
+          c->d_ff, c->n_experts * c->d_ff);
     P("kind           %s\n", c->causal ? "causal LM (logits)" : "encoder (last_hidden_state)");
     P("head           %s\n", !m->lm_head.w ? "none" : c->tie_embeddings ? "tied to embeddings" : "separate");
     P("parameters     %lld\n", (long long)m->n_params);
