@@ -4,6 +4,7 @@
 #ifndef MODEX_MODEL_H
 #define MODEX_MODEL_H
 #include <stdint.h>
+#include <stdio.h>
 #include "modex/error.h"
 #include "modex/gguf.h"
 #include "modex/safetensors.h"
@@ -94,6 +95,9 @@ void   modex_model_free(Model *m);
 float *modex_model_keys(const Model *m, int layer);
 /* One paragraph describing the model (for `modex info`). */
 void   modex_model_describe(const Model *m, char *buf, size_t n);
+/* `modex bench` rows: forward tokens/s and GFLOP/s per family at realistic shapes (random
+ * weights, 4 x 128 tokens) next to cblas_sgemm on the same shapes. 0 ok, -1 if a row failed. */
+int    modex_bench_archs(FILE *out);
 
 // --- for architecture files (src/model/*.c) ------------------------------------------------
 typedef struct ArchDef {
