@@ -67,6 +67,7 @@ static void tmp_config(const char *dir, const char *fixture_dir, const char *pat
 typedef struct Weights {
     SafeTensors st;
     double *pool[512];
+    char names[512][256];
     int n;
 } Weights;
 
@@ -76,6 +77,8 @@ static double *wget(Weights *w, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(name, sizeof name, fmt, ap);
     va_end(ap);
+    for (int i = 0; i < w->n; i++) /* converted once */
+        if (!strcmp(w->names[i], name)) return w->pool[i];
     const TensorView *t = modex_st_find(&w->st, name);
     if (!t) { printf("missing %s\n", name); fail(); }
     float *f = malloc(sizeof(float) * (size_t)t->numel);
@@ -84,6 +87,7 @@ static double *wget(Weights *w, const char *fmt, ...) {
     for (int64_t i = 0; i < t->numel; i++) d[i] = f[i];
     free(f);
     assert_true(w->n < 512);
+    snprintf(w->names[w->n], sizeof w->names[0], "%s", name);
     w->pool[w->n++] = d;
     return d;
 }
@@ -147,23 +151,23 @@ static int t5_bucket(int rel, int nb, int maxd) {
 
 /* out[T, H*Dh]; kv head of head h is h / (H/Hkv); bias(i,j,h) added when rb != NULL (T5). */
 static void attend(double *out, const double *q, const double *k, const double *v, int T, int H, int Hkv, int Dh,
-                   int causal, double scale, const double *rb, int nb, int maxd) {
+                   int causal, int window, double scale, const double *rb, int nb, int maxd) {
     double *p = malloc(sizeof(double) * (size_t)T);
     for (int h = 0; h < H; h++) {
         int kh = h / (H / Hkv);
         for (int i = 0; i < T; i++) {
-            int n = causal ? i + 1 : T;
+            int n = causal ? i + 1 : T, j0 = window > 0 && i - window + 1 > 0 ? i - window + 1 : 0;
             double mx = -1e300, s = 0;
-            for (int j = 0; j < n; j++) {
+            for (int j = j0; j < n; j++) {
                 double d = 0;
                 for (int x = 0; x < Dh; x++) d += q[(size_t)i * H * Dh + h * Dh + x] * k[(size_t)j * Hkv * Dh + kh * Dh + x];
                 p[j] = d * scale + (rb ? rb[t5_bucket(j - i, nb, maxd) * H + h] : 0);
                 if (p[j] > mx) mx = p[j];
             }
-            for (int j = 0; j < n; j++) { p[j] = exp(p[j] - mx); s += p[j]; }
+            for (int j = j0; j < n; j++) { p[j] = exp(p[j] - mx); s += p[j]; }
             for (int x = 0; x < Dh; x++) {
                 double o = 0;
-                for (int j = 0; j < n; j++) o += p[j] / s * v[(size_t)j * Hkv * Dh + kh * Dh + x];
+                for (int j = j0; j < n; j++) o += p[j] / s * v[(size_t)j * Hkv * Dh + kh * Dh + x];
                 out[(size_t)i * H * Dh + h * Dh + x] = o;
             }
         }
@@ -221,7 +225,7 @@ static double *neox_ref(Weights *w, const int32_t *ids, int T, int L, int D, int
                 }
         rope_half(q, T, H, Dh, rd, theta);
         rope_half(k, T, H, Dh, rd, theta);
-        attend(att, q, k, v, T, H, H, Dh, 1, 1 / sqrt((double)Dh), NULL, 0, 0);
+        attend(att, q, k, v, T, H, H, Dh, 1, 0, 1 / sqrt((double)Dh), NULL, 0, 0);
         lin(ao, att, T, D, D, P("attention.dense.weight"), P("attention.dense.bias"));
         if (parallel) {
             layer_norm(a, x, T, D, P("post_attention_layernorm.weight"), P("post_attention_layernorm.bias"), eps);
@@ -295,7 +299,7 @@ static double *t5_ref(Weights *w, const T5Shape *c, const int32_t *ids, int T) {
         lin(q, a, T, D, I, P("layer.0.SelfAttention.q.weight"), NULL);
         lin(k, a, T, D, I, P("layer.0.SelfAttention.k.weight"), NULL);
         lin(v, a, T, D, I, P("layer.0.SelfAttention.v.weight"), NULL);
-        attend(att, q, k, v, T, c->H, c->H, c->dkv, 0, 1.0, rb, c->nb, c->maxd);
+        attend(att, q, k, v, T, c->H, c->H, c->dkv, 0, 0, 1.0, rb, c->nb, c->maxd);
         lin(o, att, T, I, D, P("layer.0.SelfAttention.o.weight"), NULL);
         for (size_t i = 0; i < TD; i++) x[i] += o[i];
         rms_norm(a, x, T, D, P("layer.1.layer_norm.weight"), 1e-6);
@@ -397,7 +401,7 @@ static void test_t5_gated(void **s) {
 enum { MX_L = 2, MX_D = 64, MX_H = 4, MX_KV = 2, MX_F = 96, MX_V = 320, MX_E = 4, MX_K = 2 };
 
 /* logits [T, V]; mask [L*E] (1 = route around); chosen [L][T*K] (set, in order of weight) */
-static double *mixtral_ref(Weights *w, const int32_t *ids, int T, const unsigned char *mask, int *chosen) {
+static double *mixtral_ref(Weights *w, const int32_t *ids, int T, const unsigned char *mask, int window, int *chosen) {
     int D = MX_D, Dh = D / MX_H, F = MX_F;
     size_t TD = (size_t)T * D;
     double *x = calloc(TD, sizeof(double)), *a = calloc(TD, sizeof(double)), *q = calloc(TD, sizeof(double)),
@@ -414,7 +418,7 @@ static double *mixtral_ref(Weights *w, const int32_t *ids, int T, const unsigned
         lin(v, a, T, D, MX_KV * Dh, P("self_attn.v_proj.weight", l), NULL);
         rope_half(q, T, MX_H, Dh, Dh, 1e6);
         rope_half(k, T, MX_KV, Dh, Dh, 1e6);
-        attend(att, q, k, v, T, MX_H, MX_KV, Dh, 1, 1 / sqrt((double)Dh), NULL, 0, 0);
+        attend(att, q, k, v, T, MX_H, MX_KV, Dh, 1, window, 1 / sqrt((double)Dh), NULL, 0, 0);
         lin(o, att, T, D, D, P("self_attn.o_proj.weight", l), NULL);
         for (size_t i = 0; i < TD; i++) x[i] += o[i];
         rms_norm(a, x, T, D, P("post_attention_layernorm.weight", l), 1e-5);
@@ -478,7 +482,7 @@ static void test_mixtral_masks(void **s) {
     assert_int_equal(modex_st_open(&w.st, FIX "hf-models/mixtral/model.safetensors", &err), 0);
     int32_t ids[13] = {270, 117, 127, 49, 49, 227, 156, 42, 235, 92, 117, 62, 187};
     int ch_ref[MX_L * 13 * MX_K], ch_mask[MX_L * 13 * MX_K];
-    double *lg = mixtral_ref(&w, ids, 13, NULL, ch_ref);
+    double *lg = mixtral_ref(&w, ids, 13, NULL, 0, ch_ref);
     float *hf = ref_read_f32(FIX "hf-models/mixtral/logits.f32", 13 * MX_V);
     assert_non_null(hf);
     assert_int_equal(cmp_d("naive Mixtral vs HF", hf, lg, 13 * MX_V, 2e-3), 0);
@@ -486,7 +490,7 @@ static void test_mixtral_masks(void **s) {
     /* mask in each layer the expert that token 0 chose first (so routing must change) */
     unsigned char mask[MX_L * MX_E] = {0};
     for (int l = 0; l < MX_L; l++) mask[l * MX_E + ch_ref[l * 13 * MX_K]] = 1;
-    lg = mixtral_ref(&w, ids, 13, mask, ch_mask);
+    lg = mixtral_ref(&w, ids, 13, mask, 0, ch_mask);
     Model *m = modex_model_open(FIX "hf-models/mixtral", &err);
     assert_non_null(m);
     assert_int_equal(modex_ffn_width(m), MX_E * MX_F);
@@ -514,6 +518,19 @@ static void test_mixtral_masks(void **s) {
     free(cap.act[0]); free(cap.act[1]);
     free(lg); free(got);
     modex_model_free(m);
+    /* sliding_window 4 over 13 tokens: each query sees itself and the 3 keys before it */
+    char *dir = tmp_make();
+    tmp_config(dir, "hf-models/mixtral", "{\"sliding_window\": 4}");
+    tmp_link_weights(dir, "hf-models/mixtral");
+    m = modex_model_open(dir, &err);
+    assert_non_null(m);
+    assert_int_equal(m->cfg.sliding_window, 4);
+    got = run_model(m, ids, 13, NULL, NULL);
+    lg = mixtral_ref(&w, ids, 13, NULL, 4, ch_mask);
+    assert_int_equal(cmp_d("Mixtral, sliding window 4", got, lg, 13 * MX_V, 1e-4), 0);
+    free(lg); free(got);
+    modex_model_free(m);
+    tmp_remove(dir);
     wfree(&w);
 }
 
@@ -592,6 +609,7 @@ static void test_refusals(void **s) {
     refuse("hf-models/bert", "{\"position_embedding_type\": \"relative_key\"}", "position_embedding_type \"relative_key\"");
     refuse("hf-models/bert", "{\"is_decoder\": true}", "is_decoder true");
     refuse("hf-models/mixtral", "{\"num_experts_per_tok\": 5}", "num_experts_per_tok 5");
+    refuse("hf-models/qwen2", "{\"use_sliding_window\": true, \"sliding_window\": 8}", "use_sliding_window true");
     refuse("hf-models/mixtral", "{\"rope_parameters\": {\"rope_type\": \"longrope\", \"rope_theta\": 10000}}",
            "rope_parameters.rope_type \"longrope\"");
 }

@@ -46,6 +46,7 @@ typedef struct ModelConfig {
     int type_vocab;       /* BERT token types (type 0 is used) */
     int t5_buckets, t5_max_distance; /* T5 relative attention bias */
     int no_attn_scale;    /* T5: no 1/sqrt(d) */
+    int sliding_window;   /* Mistral/Mixtral: a query sees the last this many keys (0 = all) */
     int tie_embeddings;
     int n_experts, top_k; /* native MoE (Mixtral); d_ff is per expert */
     float init_range;     /* initializer_range, for the random-init baseline */

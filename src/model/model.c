@@ -399,6 +399,7 @@ void modex_model_describe(const Model *m, char *buf, size_t n) {
     else if (c->learned_pos) P("positions      learned absolute%s\n", m->type_emb ? " + token type 0" : "");
     if (m->emb_norm.w) P("embeddings     LayerNorm after the sum\n");
     if (c->no_attn_scale) P("attention      no 1/sqrt(head_dim) scaling\n");
+    if (c->sliding_window) P("attention      causal sliding window of %d tokens\n", c->sliding_window);
     if (!c->post_norm) P("residual       %s\n", c->parallel_residual ? "parallel (x + attn(ln1 x) + ffn(ln2 x))" : "sequential");
     if (c->n_experts)
         P("experts        %d, top-%d router (softmax, renormalised); neurons expert-major e*%d+j, width %d\n", c->n_experts, c->top_k,
