@@ -401,7 +401,8 @@ static void test_t5_gated(void **s) {
 enum { MX_L = 2, MX_D = 64, MX_H = 4, MX_KV = 2, MX_F = 96, MX_V = 320, MX_E = 4, MX_K = 2 };
 
 /* logits [T, V]; mask [L*E] (1 = route around); chosen [L][T*K] (set, in order of weight) */
-static double *mixtral_ref(Weights *w, const int32_t *ids, int T, const unsigned char *mask, int window, int *chosen) {
+/* zero0: an expert whose activations are zeroed in layer 0 (its output dropped, weights kept), or -1 */
+static double *mixtral_ref(Weights *w, const int32_t *ids, int T, const unsigned char *mask, int window, int zero0, int *chosen) {
     int D = MX_D, Dh = D / MX_H, F = MX_F;
     size_t TD = (size_t)T * D;
     double *x = calloc(TD, sizeof(double)), *a = calloc(TD, sizeof(double)), *q = calloc(TD, sizeof(double)),
@@ -440,6 +441,7 @@ static double *mixtral_ref(Weights *w, const int32_t *ids, int T, const unsigned
             for (int d = 0; d < D; d++) o[(size_t)t * D + d] = 0;
             for (int kk = 0; kk < MX_K; kk++) {
                 int e = ch[kk];
+                if (l == 0 && e == zero0) continue;
                 double wt = (-p[e] - 2) / tot;
                 const double *W1 = P("block_sparse_moe.experts.%d.w1.weight", l, e), *W3 = P("block_sparse_moe.experts.%d.w3.weight", l, e),
                              *W2 = P("block_sparse_moe.experts.%d.w2.weight", l, e);
@@ -475,6 +477,14 @@ static int moe_ffn(void *ctx, int l, float *a, int T, int w, const Batch *b) {
     return 0;
 }
 
+static int zero_expert(void *ctx, int l, float *a, int T, int w, const Batch *b) {
+    (void)b;
+    int e = *(int *)ctx;
+    if (l == 0)
+        for (int t = 0; t < T; t++) memset(a + (size_t)t * w + (size_t)e * MX_F, 0, sizeof(float) * MX_F);
+    return 0;
+}
+
 static void test_mixtral_masks(void **s) {
     (void)s;
     Error err = {0};
@@ -482,7 +492,7 @@ static void test_mixtral_masks(void **s) {
     assert_int_equal(modex_st_open(&w.st, FIX "hf-models/mixtral/model.safetensors", &err), 0);
     int32_t ids[13] = {270, 117, 127, 49, 49, 227, 156, 42, 235, 92, 117, 62, 187};
     int ch_ref[MX_L * 13 * MX_K], ch_mask[MX_L * 13 * MX_K];
-    double *lg = mixtral_ref(&w, ids, 13, NULL, 0, ch_ref);
+    double *lg = mixtral_ref(&w, ids, 13, NULL, 0, -1, ch_ref);
     float *hf = ref_read_f32(FIX "hf-models/mixtral/logits.f32", 13 * MX_V);
     assert_non_null(hf);
     assert_int_equal(cmp_d("naive Mixtral vs HF", hf, lg, 13 * MX_V, 2e-3), 0);
@@ -490,7 +500,7 @@ static void test_mixtral_masks(void **s) {
     /* mask in each layer the expert that token 0 chose first (so routing must change) */
     unsigned char mask[MX_L * MX_E] = {0};
     for (int l = 0; l < MX_L; l++) mask[l * MX_E + ch_ref[l * 13 * MX_K]] = 1;
-    lg = mixtral_ref(&w, ids, 13, mask, 0, ch_mask);
+    lg = mixtral_ref(&w, ids, 13, mask, 0, -1, ch_mask);
     Model *m = modex_model_open(FIX "hf-models/mixtral", &err);
     assert_non_null(m);
     assert_int_equal(modex_ffn_width(m), MX_E * MX_F);
@@ -517,6 +527,22 @@ static void test_mixtral_masks(void **s) {
         }
     free(cap.act[0]); free(cap.act[1]);
     free(lg); free(got);
+    /* neurons: zeroing expert 1's block of the layer-0 activation (the hook's expert-major
+     * numbering e*d_ff + j) drops that expert's output without rerouting */
+    int zero = 1, used1 = 0;
+    for (int i = 0; i < 13 * MX_K; i++) used1 |= ch_ref[i] == zero; /* layer 0 uses it (else nothing to see) */
+    assert_true(used1);
+    ForwardHooks hz = {&zero, zero_expert, NULL, NULL};
+    got = run_model(m, ids, 13, NULL, &hz);
+    lg = mixtral_ref(&w, ids, 13, NULL, 0, 1, ch_mask);
+    assert_int_equal(cmp_d("Mixtral, expert 1 neurons zeroed", got, lg, 13 * MX_V, 1e-4), 0);
+    free(lg); free(got);
+    /* keys are expert-major too: key e*d_ff + j = row j of expert e's w1 */
+    float *keys = modex_model_keys(m, 1);
+    assert_non_null(keys);
+    const double *w1 = wget(&w, "model.layers.1.block_sparse_moe.experts.2.w1.weight");
+    for (int d = 0; d < MX_D; d++) assert_true(keys[(size_t)(2 * MX_F + 5) * MX_D + d] == (float)w1[5 * MX_D + d]);
+    free(keys);
     modex_model_free(m);
     /* sliding_window 4 over 13 tokens: each query sees itself and the 3 keys before it */
     char *dir = tmp_make();
@@ -526,7 +552,7 @@ static void test_mixtral_masks(void **s) {
     assert_non_null(m);
     assert_int_equal(m->cfg.sliding_window, 4);
     got = run_model(m, ids, 13, NULL, NULL);
-    lg = mixtral_ref(&w, ids, 13, NULL, 4, ch_mask);
+    lg = mixtral_ref(&w, ids, 13, NULL, 4, -1, ch_mask);
     assert_int_equal(cmp_d("Mixtral, sliding window 4", got, lg, 13 * MX_V, 1e-4), 0);
     free(lg); free(got);
     modex_model_free(m);

@@ -92,7 +92,8 @@ Model *modex_model_open(const char *path, Error *err);
  * biases 0 (the random-initialisation baseline). */
 Model *modex_model_random_like(const Model *m, unsigned long long seed, Error *err);
 void   modex_model_free(Model *m);
-/* Neuron keys of a layer (rows of W1, or of the gate projection): out [d_ff x D], malloc'd. */
+/* Neuron keys of a layer (rows of W1, or of the gate projection): out [d_ff x D], malloc'd.
+ * MoE layers: [n_experts*d_ff x D], expert-major (rows of each expert's gate). */
 float *modex_model_keys(const Model *m, int layer);
 /* One paragraph describing the model (for `modex info`). */
 void   modex_model_describe(const Model *m, char *buf, size_t n);

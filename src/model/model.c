@@ -366,13 +366,18 @@ Model *modex_model_random_like(const Model *m, unsigned long long seed, Error *e
 
 float *modex_model_keys(const Model *m, int layer) {
     const LayerWeights *L = &m->layers[layer];
-    const Linear *w1 = L->gate.w ? &L->gate : &L->up;
-    int F = m->cfg.d_ff, D = m->cfg.d_model;
-    if (!w1->w) return NULL;
-    float *k = modex_xmalloc(sizeof(float) * (size_t)F * D);
-    for (int i = 0; i < F; i++)
-        for (int d = 0; d < D; d++)
-            k[(size_t)i * D + d] = w1->trans ? w1->w[(size_t)d * w1->ld + i] : w1->w[(size_t)i * w1->ld + d];
+    int F = m->cfg.d_ff, D = m->cfg.d_model, E = m->cfg.n_experts > 0 ? m->cfg.n_experts : 1;
+    float *k = NULL;
+    for (int e = 0; e < E; e++) { /* MoE: expert-major, neuron e*F + j is expert e's row j */
+        const Linear *w1 = m->cfg.n_experts > 0 ? (L->e_gate ? &L->e_gate[e] : L->e_up ? &L->e_up[e] : NULL)
+                                                : L->gate.w ? &L->gate : &L->up;
+        if (!w1 || !w1->w) { free(k); return NULL; }
+        if (!k) k = modex_xmalloc(sizeof(float) * (size_t)E * F * D);
+        float *ke = k + (size_t)e * F * D;
+        for (int i = 0; i < F; i++)
+            for (int d = 0; d < D; d++)
+                ke[(size_t)i * D + d] = w1->trans ? w1->w[(size_t)d * w1->ld + i] : w1->w[(size_t)i * w1->ld + d];
+    }
     return k;
 }
 
