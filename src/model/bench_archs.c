@@ -126,20 +126,16 @@ static double sgemm_gflops(const ModelConfig *c) {
     }
     float *A = modex_xcalloc(big, sizeof(float)), *B = modex_xcalloc(big, sizeof(float)), *C = modex_xcalloc(big, sizeof(float));
     for (size_t i = 0; i < big; i++) { A[i] = (float)(i % 7) * 0.01f; B[i] = (float)(i % 5) * 0.01f; }
-    double best = 0;
-    for (int rep = 0; rep < 1; rep++) {
-        double f = 0, t0 = modex_now();
-        for (int i = 0; i < n; i++)
-            for (int r = 0; r < s[i].reps; r++) {
-                /* as modex_linear_forward: y[M,N] = x[M,K] W^T, W stored [N, K] */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s[i].M, s[i].N, s[i].K, 1.0f, A, s[i].K, B, s[i].K, 0.0f, C, s[i].N);
-                f += 2.0 * s[i].M * s[i].N * s[i].K;
-            }
-        double g = f / (modex_now() - t0) / 1e9;
-        if (g > best) best = g;
-    }
+    double f = 0, t0 = modex_now();
+    for (int i = 0; i < n; i++)
+        for (int r = 0; r < s[i].reps; r++) {
+            /* as modex_linear_forward: y[M,N] = x[M,K] W^T, W stored [N, K] */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s[i].M, s[i].N, s[i].K, 1.0f, A, s[i].K, B, s[i].K, 0.0f, C, s[i].N);
+            f += 2.0 * s[i].M * s[i].N * s[i].K;
+        }
+    double g = f / (modex_now() - t0) / 1e9;
     free(A); free(B); free(C);
-    return best;
+    return g;
 }
 
 static int bench_one(FILE *out, const char *name, const ModelConfig *c, QkvLayout qkv, int bias, int shared) {
@@ -154,13 +150,13 @@ static int bench_one(FILE *out, const char *name, const ModelConfig *c, QkvLayou
     /* one timed pass: the weights were just written, so they are resident (keeps the bench short) */
     double t0 = modex_now();
     int rc = modex_forward(m, &b, &o, NULL, NULL, &err);
-    double best = modex_now() - t0;
+    double dt = modex_now() - t0;
     if (rc) {
         fprintf(out, "forward %-14s failed: %s\n", name, err.msg);
     } else {
-        double gf = forward_flops(c) / best / 1e9, sg = sgemm_gflops(c);
+        double gf = forward_flops(c) / dt / 1e9, sg = sgemm_gflops(c);
         fprintf(out, "forward %-14s L%-2d d%-4d ff%-5d h%-2d%s %4dx%d  %8.0f tok/s  %6.1f GFLOP/s  sgemm %6.1f GFLOP/s (%3.0f%%)\n", name,
-                c->n_layer, c->d_model, c->d_ff, c->n_head, c->n_experts ? " E8k2" : "    ", B_SEQ, B_LEN, B_T / best, gf, sg, 100.0 * gf / sg);
+                c->n_layer, c->d_model, c->d_ff, c->n_head, c->n_experts ? " E8k2" : "    ", B_SEQ, B_LEN, B_T / dt, gf, sg, 100.0 * gf / sg);
     }
     free(ids);
     modex_model_free(m);
