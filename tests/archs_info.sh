@@ -25,5 +25,14 @@ ln -s "$H/t5/model.safetensors" "$d/model.safetensors"
 [ ! -s "$d/out" ] || { echo "refusal wrote to stdout"; fail=1; }
 [ "$(wc -l <"$d/err")" = 1 ] && grep -q '^modex: .*config.json: is_decoder true is not supported' "$d/err" \
   || { echo "refusal message:"; cat "$d/err"; fail=1; }
+# `modex forward` on the MoE writes router_logits.L.f32 [T, experts] and expert-major ffn_act [T, E*d_ff]
+ids=270,117,127,49,49,227,156,42,235,92,117,62,187
+"$MODEX" forward "$H/mixtral" --ids $ids --out "$d/fw" || { echo "forward mixtral failed"; fail=1; }
+size() { stat -c %s "$1" 2>/dev/null || echo missing; }
+for f in router_logits.0.f32:208 router_logits.1.f32:208 ffn_act.0.f32:19968 logits.f32:16640 hidden.2.f32:3328; do
+  [ "$(size "$d/fw/${f%%:*}")" = "${f##*:}" ] || { echo "forward mixtral: ${f%%:*} has $(size "$d/fw/${f%%:*}") bytes (${f##*:})"; fail=1; }
+done
+"$MODEX" forward "$H/t5" --ids 243,195,122 --out "$d/t5" && [ "$(size "$d/t5/last_hidden_state.f32")" = 768 ] \
+  || { echo "forward t5: last_hidden_state.f32 missing or mis-sized"; fail=1; }
 [ "$fail" = 0 ] && echo "archs_info: ok"
 exit $fail

@@ -605,6 +605,36 @@ static void test_bert_prefixed(void **s) {
     tmp_remove(dir);
 }
 
+// --- encoders: sequences in one batch see only themselves (the padding mask of HF) -------------
+
+static void test_encoder_batching(void **s) {
+    (void)s;
+    const char *dirs[] = {FIX "hf-models/bert", FIX "hf-models/t5"};
+    for (int p = 0; p < 2; p++) {
+        Error err = {0};
+        Model *m = modex_model_open(dirs[p], &err);
+        assert_non_null(m);
+        int D = m->cfg.d_model;
+        int32_t ids[30];
+        for (int i = 0; i < 30; i++) ids[i] = (int32_t)((i * 37 + 11) % m->cfg.vocab);
+        int start[4] = {0, 7, 19, 30};
+        Batch b = {3, ids, start};
+        ForwardOpts o = {0};
+        float *all = malloc(sizeof(float) * 30 * (size_t)D);
+        assert_int_equal(modex_forward(m, &b, &o, NULL, all, &err), 0);
+        for (int q = 0; q < 3; q++) {
+            int n = start[q + 1] - start[q];
+            float *one = run_model(m, ids + start[q], n, NULL, NULL);
+            char what[64];
+            snprintf(what, sizeof what, "%s batched seq %d", p ? "t5" : "bert", q);
+            assert_int_equal(ref_compare(what, all + (size_t)start[q] * D, one, (size_t)n * D, 1e-5, 1e-5), 0);
+            free(one);
+        }
+        free(all);
+        modex_model_free(m);
+    }
+}
+
 // --- refusals -------------------------------------------------------------------------------
 
 static void refuse(const char *fixture_dir, const char *patch, const char *expect) {
@@ -643,7 +673,7 @@ static void test_refusals(void **s) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_neox_sequential), cmocka_unit_test(test_t5_gated), cmocka_unit_test(test_mixtral_masks),
-        cmocka_unit_test(test_bert_prefixed), cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_bert_prefixed), cmocka_unit_test(test_encoder_batching), cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

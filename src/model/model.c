@@ -204,10 +204,11 @@ static int open_hf(Model *m, const char *dir, Error *err) {
         if ((mt && in_list(archs[i]->model_types, mt)) || (!mt && cls && in_list(archs[i]->hf_classes, cls))) a = archs[i];
     if (!a) {
         char known[512] = "";
-        for (int i = 0; i < n_archs; i++) {
-            size_t k = strlen(known);
-            snprintf(known + k, sizeof known - k, "%s%s", i ? ", " : "", archs[i]->model_types[0]);
-        }
+        for (int i = 0; i < n_archs; i++)
+            for (const char *const *t = archs[i]->model_types; *t; t++) {
+                size_t k = strlen(known);
+                snprintf(known + k, sizeof known - k, "%s%s", k ? ", " : "", *t);
+            }
         modex_error(err, cfg_path, "model_type \"%s\" is not supported (one of: %s)", mt ? mt : (cls ? cls : "(none)"), known);
         goto out;
     }
