@@ -485,6 +485,13 @@ static int zero_expert(void *ctx, int l, float *a, int T, int w, const Batch *b)
     return 0;
 }
 
+static void cap_router_into(void *ctx, int l, const float *lg, const int *ch, int T, int E, int k) {
+    (void)ch; (void)k;
+    float **r = ctx;
+    r[l] = malloc(sizeof(float) * (size_t)T * E);
+    memcpy(r[l], lg, sizeof(float) * (size_t)T * E);
+}
+
 static void test_mixtral_masks(void **s) {
     (void)s;
     Error err = {0};
@@ -556,6 +563,136 @@ static void test_mixtral_masks(void **s) {
     assert_int_equal(cmp_d("Mixtral, sliding window 4", got, lg, 13 * MX_V, 1e-4), 0);
     free(lg); free(got);
     modex_model_free(m);
+    tmp_remove(dir);
+    wfree(&w);
+}
+
+// --- Mixtral as GGUF (llama.cpp conventions: stacked experts, Q/K permuted) -----------------
+
+typedef struct GTensor { char name[96]; int ndim; int64_t shape[3]; const float *data; } GTensor;
+
+static void gw_str(FILE *f, const char *s) { uint64_t n = strlen(s); fwrite(&n, 8, 1, f); fwrite(s, 1, n, f); }
+static void gw_u32(FILE *f, const char *k, uint32_t v) { uint32_t t = 4; gw_str(f, k); fwrite(&t, 4, 1, f); fwrite(&v, 4, 1, f); }
+static void gw_f32(FILE *f, const char *k, float v) { uint32_t t = 6; gw_str(f, k); fwrite(&t, 4, 1, f); fwrite(&v, 4, 1, f); }
+static void gw_pad(FILE *f) { while (ftell(f) % 32) fputc(0, f); }
+
+/* A GGUF v3 file of F32 tensors (alignment 32); shapes in PyTorch order. */
+static void gguf_write(const char *path, const GTensor *t, int n) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    uint32_t magic = 0x46554747, ver = 3;
+    uint64_t nt = (uint64_t)n, nkv = 11;
+    fwrite(&magic, 4, 1, f); fwrite(&ver, 4, 1, f); fwrite(&nt, 8, 1, f); fwrite(&nkv, 8, 1, f);
+    uint32_t ts = 8; gw_str(f, "general.architecture"); fwrite(&ts, 4, 1, f); gw_str(f, "llama");
+    gw_u32(f, "llama.embedding_length", MX_D); gw_u32(f, "llama.feed_forward_length", MX_F);
+    gw_u32(f, "llama.block_count", MX_L); gw_u32(f, "llama.attention.head_count", MX_H);
+    gw_u32(f, "llama.attention.head_count_kv", MX_KV); gw_u32(f, "llama.context_length", 128);
+    gw_f32(f, "llama.attention.layer_norm_rms_epsilon", 1e-5f); gw_f32(f, "llama.rope.freq_base", 1e6f);
+    gw_u32(f, "llama.expert_count", MX_E); gw_u32(f, "llama.expert_used_count", MX_K);
+    uint64_t off = 0;
+    for (int i = 0; i < n; i++) {
+        gw_str(f, t[i].name);
+        uint32_t nd = (uint32_t)t[i].ndim, type = 0;
+        fwrite(&nd, 4, 1, f);
+        int64_t numel = 1;
+        for (int d = 0; d < t[i].ndim; d++) { uint64_t ne = (uint64_t)t[i].shape[t[i].ndim - 1 - d]; fwrite(&ne, 8, 1, f); numel *= t[i].shape[d]; }
+        fwrite(&type, 4, 1, f);
+        fwrite(&off, 8, 1, f);
+        off += ((uint64_t)numel * 4 + 31) / 32 * 32;
+    }
+    gw_pad(f);
+    for (int i = 0; i < n; i++) {
+        int64_t numel = 1;
+        for (int d = 0; d < t[i].ndim; d++) numel *= t[i].shape[d];
+        fwrite(t[i].data, 4, (size_t)numel, f);
+        gw_pad(f);
+    }
+    fclose(f);
+}
+
+/* llama.cpp's permute for interleaved RoPE: within each head, row half*(Dh/2)+i → 2i+half. */
+static float *permute_rows(const double *w, int heads, int Dh, int in) {
+    float *p = malloc(sizeof(float) * (size_t)heads * Dh * in);
+    for (int h = 0; h < heads; h++)
+        for (int half = 0; half < 2; half++)
+            for (int i = 0; i < Dh / 2; i++)
+                for (int c = 0; c < in; c++)
+                    p[((size_t)h * Dh + 2 * i + half) * in + c] = (float)w[((size_t)h * Dh + half * (Dh / 2) + i) * in + c];
+    return p;
+}
+static float *to_f(const double *w, size_t n) {
+    float *p = malloc(sizeof(float) * n);
+    for (size_t i = 0; i < n; i++) p[i] = (float)w[i];
+    return p;
+}
+
+static void test_mixtral_gguf(void **s) {
+    (void)s;
+    Error err = {0};
+    Weights w = {0};
+    assert_int_equal(modex_st_open(&w.st, FIX "hf-models/mixtral/model.safetensors", &err), 0);
+    GTensor t[64];
+    float *own[64];
+    int n = 0, no = 0, Dh = MX_D / MX_H;
+#define T(nm, nd, s0, s1, s2, ptr) do { snprintf(t[n].name, sizeof t[n].name, "%s", nm); t[n].ndim = nd; \
+        t[n].shape[0] = s0; t[n].shape[1] = s1; t[n].shape[2] = s2; t[n].data = own[no++] = (ptr); n++; } while (0)
+    T("token_embd.weight", 2, MX_V, MX_D, 0, to_f(wget(&w, "model.embed_tokens.weight"), (size_t)MX_V * MX_D));
+    T("output.weight", 2, MX_V, MX_D, 0, to_f(wget(&w, "lm_head.weight"), (size_t)MX_V * MX_D));
+    T("output_norm.weight", 1, MX_D, 0, 0, to_f(wget(&w, "model.norm.weight"), MX_D));
+    char nm[96];
+    for (int l = 0; l < MX_L; l++) {
+#define HF(x) wget(&w, "model.layers.%d." x, l)
+        snprintf(nm, sizeof nm, "blk.%d.attn_norm.weight", l); T(nm, 1, MX_D, 0, 0, to_f(HF("input_layernorm.weight"), MX_D));
+        snprintf(nm, sizeof nm, "blk.%d.ffn_norm.weight", l); T(nm, 1, MX_D, 0, 0, to_f(HF("post_attention_layernorm.weight"), MX_D));
+        snprintf(nm, sizeof nm, "blk.%d.attn_q.weight", l); T(nm, 2, MX_D, MX_D, 0, permute_rows(HF("self_attn.q_proj.weight"), MX_H, Dh, MX_D));
+        snprintf(nm, sizeof nm, "blk.%d.attn_k.weight", l); T(nm, 2, MX_KV * Dh, MX_D, 0, permute_rows(HF("self_attn.k_proj.weight"), MX_KV, Dh, MX_D));
+        snprintf(nm, sizeof nm, "blk.%d.attn_v.weight", l); T(nm, 2, MX_KV * Dh, MX_D, 0, to_f(HF("self_attn.v_proj.weight"), (size_t)MX_KV * Dh * MX_D));
+        snprintf(nm, sizeof nm, "blk.%d.attn_output.weight", l); T(nm, 2, MX_D, MX_D, 0, to_f(HF("self_attn.o_proj.weight"), (size_t)MX_D * MX_D));
+        snprintf(nm, sizeof nm, "blk.%d.ffn_gate_inp.weight", l); T(nm, 2, MX_E, MX_D, 0, to_f(HF("block_sparse_moe.gate.weight"), (size_t)MX_E * MX_D));
+        const char *gg[3] = {"ffn_gate_exps", "ffn_up_exps", "ffn_down_exps"}, *hf[3] = {"w1", "w3", "w2"};
+        for (int k = 0; k < 3; k++) {
+            float *st = malloc(sizeof(float) * (size_t)MX_E * MX_F * MX_D);
+            for (int e = 0; e < MX_E; e++) {
+                const double *src = wget(&w, "model.layers.%d.block_sparse_moe.experts.%d.%s.weight", l, e, hf[k]);
+                for (size_t i = 0; i < (size_t)MX_F * MX_D; i++) st[(size_t)e * MX_F * MX_D + i] = (float)src[i];
+            }
+            snprintf(nm, sizeof nm, "blk.%d.%s.weight", l, gg[k]);
+            if (k < 2) T(nm, 3, MX_E, MX_F, MX_D, st); else T(nm, 3, MX_E, MX_D, MX_F, st);
+        }
+#undef HF
+    }
+#undef T
+    char *dir = tmp_make();
+    char *gp = modex_path_join(dir, "model.gguf");
+    gguf_write(gp, t, n);
+    for (int i = 0; i < no; i++) free(own[i]);
+    Model *m = modex_model_open(gp, &err);
+    if (!m) printf("%s\n", err.msg);
+    assert_non_null(m);
+    assert_int_equal(m->cfg.n_experts, MX_E);
+    assert_int_equal(m->cfg.top_k, MX_K);
+    int32_t ids[13] = {270, 117, 127, 49, 49, 227, 156, 42, 235, 92, 117, 62, 187};
+    float *router[MX_L] = {0};
+    ForwardHooks hk = {router, NULL, NULL, cap_router_into};
+    float *got = run_model(m, ids, 13, NULL, &hk);
+    float *want = ref_read_f32(FIX "hf-models/mixtral/logits.f32", 13 * MX_V);
+    assert_non_null(want);
+    assert_int_equal(ref_compare("Mixtral GGUF logits", got, want, 13 * MX_V, 2e-3, 2e-3), 0);
+    free(want);
+    for (int l = 0; l < MX_L; l++) {
+        char fp[256], what[64];
+        snprintf(fp, sizeof fp, FIX "hf-models/mixtral/router_logits.%d.f32", l);
+        snprintf(what, sizeof what, "Mixtral GGUF router %d", l);
+        want = ref_read_f32(fp, 13 * MX_E);
+        assert_non_null(want);
+        assert_non_null(router[l]);
+        assert_int_equal(ref_compare(what, router[l], want, 13 * MX_E, 2e-3, 2e-3), 0);
+        free(want); free(router[l]);
+    }
+    free(got);
+    modex_model_free(m);
+    unlink(gp);
+    free(gp);
     tmp_remove(dir);
     wfree(&w);
 }
@@ -672,7 +809,7 @@ static void test_refusals(void **s) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_neox_sequential), cmocka_unit_test(test_t5_gated), cmocka_unit_test(test_mixtral_masks),
+        cmocka_unit_test(test_neox_sequential), cmocka_unit_test(test_t5_gated), cmocka_unit_test(test_mixtral_masks), cmocka_unit_test(test_mixtral_gguf),
         cmocka_unit_test(test_bert_prefixed), cmocka_unit_test(test_encoder_batching), cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
