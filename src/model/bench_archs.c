@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 enum { B_SEQ = 4, B_LEN = 128, B_T = B_SEQ * B_LEN };
 
@@ -89,6 +90,14 @@ static Model *build(const ModelConfig *c, QkvLayout qkv, int bias, int shared) {
 
 // --- counting and timing ---------------------------------------------------------------------
 
+/* CPU seconds of the whole process (all threads): with wall time it shows how many cores the
+ * pass really had on a shared machine. */
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 typedef struct Shape { int M, N, K, reps; } Shape;
 
 /* The projections of one forward as (M, N, K, repetitions); returns how many. MoE experts
@@ -148,15 +157,15 @@ static int bench_one(FILE *out, const char *name, const ModelConfig *c, QkvLayou
     ForwardOpts o = {.logits = LOGITS_NONE};
     Error err = {0};
     /* one timed pass: the weights were just written, so they are resident (keeps the bench short) */
-    double t0 = modex_now();
+    double t0 = modex_now(), c0 = cpu_now();
     int rc = modex_forward(m, &b, &o, NULL, NULL, &err);
-    double dt = modex_now() - t0;
+    double dt = modex_now() - t0, cores = (cpu_now() - c0) / dt;
     if (rc) {
         fprintf(out, "forward %-14s failed: %s\n", name, err.msg);
     } else {
         double gf = forward_flops(c) / dt / 1e9, sg = sgemm_gflops(c);
-        fprintf(out, "forward %-14s L%-2d d%-4d ff%-5d h%-2d%s %4dx%d  %8.0f tok/s  %6.1f GFLOP/s  sgemm %6.1f GFLOP/s (%3.0f%%)\n", name,
-                c->n_layer, c->d_model, c->d_ff, c->n_head, c->n_experts ? " E8k2" : "    ", B_SEQ, B_LEN, B_T / dt, gf, sg, 100.0 * gf / sg);
+        fprintf(out, "forward %-14s L%-2d d%-4d ff%-5d h%-2d%s %4dx%d  %8.0f tok/s  %6.1f GFLOP/s  sgemm %6.1f GFLOP/s (%3.0f%%)  %.1f cores busy\n", name,
+                c->n_layer, c->d_model, c->d_ff, c->n_head, c->n_experts ? " E8k2" : "    ", B_SEQ, B_LEN, B_T / dt, gf, sg, 100.0 * gf / sg, cores);
     }
     free(ids);
     modex_model_free(m);
