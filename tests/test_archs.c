@@ -772,6 +772,33 @@ static void test_encoder_batching(void **s) {
     }
 }
 
+// --- the random-initialisation baseline of every family ---------------------------------------
+
+static void test_random_like(void **s) {
+    (void)s;
+    const char *fams[] = {"gpt_neox", "bert", "t5", "mixtral"};
+    for (int f = 0; f < 4; f++) {
+        char d[128];
+        snprintf(d, sizeof d, FIX "hf-models/%s", fams[f]);
+        Error err = {0};
+        Model *m = modex_model_open(d, &err);
+        assert_non_null(m);
+        Model *r = modex_model_random_like(m, 7, &err);
+        assert_non_null(r);
+        int32_t ids[9] = {1, 5, 9, 33, 70, 2, 2, 101, 300};
+        float *a = run_model(m, ids, 9, NULL, NULL), *b = run_model(r, ids, 9, NULL, NULL);
+        size_t n = (size_t)9 * (m->cfg.causal ? m->cfg.vocab : m->cfg.d_model);
+        int finite = 1, differ = 0;
+        for (size_t i = 0; i < n; i++) { finite &= isfinite(b[i]) != 0; differ |= a[i] != b[i]; }
+        printf("  random-init %-10s finite %d, differs %d\n", fams[f], finite, differ);
+        assert_true(finite);
+        assert_true(differ);
+        free(a); free(b);
+        modex_model_free(r);
+        modex_model_free(m);
+    }
+}
+
 // --- refusals -------------------------------------------------------------------------------
 
 static void refuse(const char *fixture_dir, const char *patch, const char *expect) {
@@ -810,7 +837,7 @@ static void test_refusals(void **s) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_neox_sequential), cmocka_unit_test(test_t5_gated), cmocka_unit_test(test_mixtral_masks), cmocka_unit_test(test_mixtral_gguf),
-        cmocka_unit_test(test_bert_prefixed), cmocka_unit_test(test_encoder_batching), cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_bert_prefixed), cmocka_unit_test(test_encoder_batching), cmocka_unit_test(test_random_like), cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
