@@ -576,19 +576,24 @@ static void gw_u32(FILE *f, const char *k, uint32_t v) { uint32_t t = 4; gw_str(
 static void gw_f32(FILE *f, const char *k, float v) { uint32_t t = 6; gw_str(f, k); fwrite(&t, 4, 1, f); fwrite(&v, 4, 1, f); }
 static void gw_pad(FILE *f) { while (ftell(f) % 32) fputc(0, f); }
 
-/* A GGUF v3 file of F32 tensors (alignment 32); shapes in PyTorch order. */
-static void gguf_write(const char *path, const GTensor *t, int n) {
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    uint32_t magic = 0x46554747, ver = 3;
-    uint64_t nt = (uint64_t)n, nkv = 11;
-    fwrite(&magic, 4, 1, f); fwrite(&ver, 4, 1, f); fwrite(&nt, 8, 1, f); fwrite(&nkv, 8, 1, f);
-    uint32_t ts = 8; gw_str(f, "general.architecture"); fwrite(&ts, 4, 1, f); gw_str(f, "llama");
+static void kv_mixtral(FILE *f) {
     gw_u32(f, "llama.embedding_length", MX_D); gw_u32(f, "llama.feed_forward_length", MX_F);
     gw_u32(f, "llama.block_count", MX_L); gw_u32(f, "llama.attention.head_count", MX_H);
     gw_u32(f, "llama.attention.head_count_kv", MX_KV); gw_u32(f, "llama.context_length", 128);
     gw_f32(f, "llama.attention.layer_norm_rms_epsilon", 1e-5f); gw_f32(f, "llama.rope.freq_base", 1e6f);
     gw_u32(f, "llama.expert_count", MX_E); gw_u32(f, "llama.expert_used_count", MX_K);
+}
+
+/* A GGUF v3 file of F32 tensors (alignment 32); shapes in PyTorch order. kv writes n_kv - 1
+ * metadata pairs after general.architecture. */
+static void gguf_write(const char *path, const char *arch, void (*kv)(FILE *), int n_kv, const GTensor *t, int n) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    uint32_t magic = 0x46554747, ver = 3;
+    uint64_t nt = (uint64_t)n, nkv = (uint64_t)n_kv;
+    fwrite(&magic, 4, 1, f); fwrite(&ver, 4, 1, f); fwrite(&nt, 8, 1, f); fwrite(&nkv, 8, 1, f);
+    uint32_t ts = 8; gw_str(f, "general.architecture"); fwrite(&ts, 4, 1, f); gw_str(f, arch);
+    kv(f);
     uint64_t off = 0;
     for (int i = 0; i < n; i++) {
         gw_str(f, t[i].name);
@@ -664,7 +669,7 @@ static void test_mixtral_gguf(void **s) {
 #undef T
     char *dir = tmp_make();
     char *gp = modex_path_join(dir, "model.gguf");
-    gguf_write(gp, t, n);
+    gguf_write(gp, "llama", kv_mixtral, 11, t, n);
     for (int i = 0; i < no; i++) free(own[i]);
     Model *m = modex_model_open(gp, &err);
     if (!m) printf("%s\n", err.msg);
@@ -690,6 +695,81 @@ static void test_mixtral_gguf(void **s) {
         free(want); free(router[l]);
     }
     free(got);
+    modex_model_free(m);
+    unlink(gp);
+    free(gp);
+    tmp_remove(dir);
+    wfree(&w);
+}
+
+// --- GPT-NeoX as GGUF (llama.cpp's "gptneox": query_key_value reordered to q|k|v) -------------
+
+static void kv_neox(FILE *f) {
+    gw_u32(f, "gptneox.embedding_length", 64); gw_u32(f, "gptneox.feed_forward_length", 256);
+    gw_u32(f, "gptneox.block_count", 2); gw_u32(f, "gptneox.attention.head_count", 4);
+    gw_u32(f, "gptneox.context_length", 128); gw_u32(f, "gptneox.rope.dimension_count", 4);
+    gw_f32(f, "gptneox.attention.layer_norm_epsilon", 1e-5f);
+    uint32_t tb = 7; uint8_t yes = 1;
+    gw_str(f, "gptneox.use_parallel_residual"); fwrite(&tb, 4, 1, f); fwrite(&yes, 1, 1, f);
+}
+
+static void test_neox_gguf(void **s) {
+    (void)s;
+    Error err = {0};
+    Weights w = {0};
+    assert_int_equal(modex_st_open(&w.st, FIX "hf-models/gpt_neox/model.safetensors", &err), 0);
+    enum { D = 64, F = 256, V = 320, H = 4, Dh = 16 };
+    GTensor t[40];
+    float *own[40];
+    int n = 0;
+#define T(nd, s0, s1, ptr, ...) do { snprintf(t[n].name, sizeof t[n].name, __VA_ARGS__); t[n].ndim = nd; \
+        t[n].shape[0] = s0; t[n].shape[1] = s1; t[n].data = own[n] = (ptr); n++; } while (0)
+    T(2, V, D, to_f(wget(&w, "gpt_neox.embed_in.weight"), (size_t)V * D), "token_embd.weight");
+    T(2, V, D, to_f(wget(&w, "embed_out.weight"), (size_t)V * D), "output.weight");
+    T(1, D, 0, to_f(wget(&w, "gpt_neox.final_layer_norm.weight"), D), "output_norm.weight");
+    T(1, D, 0, to_f(wget(&w, "gpt_neox.final_layer_norm.bias"), D), "output_norm.bias");
+    for (int l = 0; l < 2; l++) {
+#define HF(x) wget(&w, "gpt_neox.layers.%d." x, l)
+        T(1, D, 0, to_f(HF("input_layernorm.weight"), D), "blk.%d.attn_norm.weight", l);
+        T(1, D, 0, to_f(HF("input_layernorm.bias"), D), "blk.%d.attn_norm.bias", l);
+        T(1, D, 0, to_f(HF("post_attention_layernorm.weight"), D), "blk.%d.ffn_norm.weight", l);
+        T(1, D, 0, to_f(HF("post_attention_layernorm.bias"), D), "blk.%d.ffn_norm.bias", l);
+        /* (H, 3, Dh) rows → (3, H, Dh) rows, as convert_hf_to_gguf.py does */
+        const double *qw = HF("attention.query_key_value.weight"), *qb = HF("attention.query_key_value.bias");
+        float *cw = malloc(sizeof(float) * 3 * D * D), *cb = malloc(sizeof(float) * 3 * D);
+        for (int h = 0; h < H; h++)
+            for (int k = 0; k < 3; k++)
+                for (int i = 0; i < Dh; i++) {
+                    int src = (h * 3 + k) * Dh + i, dst = (k * H + h) * Dh + i;
+                    cb[dst] = (float)qb[src];
+                    for (int c = 0; c < D; c++) cw[(size_t)dst * D + c] = (float)qw[(size_t)src * D + c];
+                }
+        T(2, 3 * D, D, cw, "blk.%d.attn_qkv.weight", l);
+        T(1, 3 * D, 0, cb, "blk.%d.attn_qkv.bias", l);
+        T(2, D, D, to_f(HF("attention.dense.weight"), (size_t)D * D), "blk.%d.attn_output.weight", l);
+        T(1, D, 0, to_f(HF("attention.dense.bias"), D), "blk.%d.attn_output.bias", l);
+        T(2, F, D, to_f(HF("mlp.dense_h_to_4h.weight"), (size_t)F * D), "blk.%d.ffn_up.weight", l);
+        T(1, F, 0, to_f(HF("mlp.dense_h_to_4h.bias"), F), "blk.%d.ffn_up.bias", l);
+        T(2, D, F, to_f(HF("mlp.dense_4h_to_h.weight"), (size_t)D * F), "blk.%d.ffn_down.weight", l);
+        T(1, D, 0, to_f(HF("mlp.dense_4h_to_h.bias"), D), "blk.%d.ffn_down.bias", l);
+#undef HF
+    }
+#undef T
+    char *dir = tmp_make();
+    char *gp = modex_path_join(dir, "model.gguf");
+    gguf_write(gp, "gptneox", kv_neox, 9, t, n);
+    for (int i = 0; i < n; i++) free(own[i]);
+    Model *m = modex_model_open(gp, &err);
+    if (!m) printf("%s\n", err.msg);
+    assert_non_null(m);
+    assert_int_equal(m->cfg.rotary_dim, 4);
+    assert_int_equal(m->cfg.parallel_residual, 1);
+    int32_t ids[13] = {106, 171, 3, 60, 169, 185, 73, 76, 29, 28, 150, 41, 25};
+    float *got = run_model(m, ids, 13, NULL, NULL);
+    float *want = ref_read_f32(FIX "hf-models/gpt_neox/logits.f32", 13 * V);
+    assert_non_null(want);
+    assert_int_equal(ref_compare("NeoX GGUF logits", got, want, 13 * V, 2e-3, 2e-3), 0);
+    free(want); free(got);
     modex_model_free(m);
     unlink(gp);
     free(gp);
@@ -836,7 +916,7 @@ static void test_refusals(void **s) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_neox_sequential), cmocka_unit_test(test_t5_gated), cmocka_unit_test(test_mixtral_masks), cmocka_unit_test(test_mixtral_gguf),
+        cmocka_unit_test(test_neox_sequential), cmocka_unit_test(test_t5_gated), cmocka_unit_test(test_mixtral_masks), cmocka_unit_test(test_mixtral_gguf), cmocka_unit_test(test_neox_gguf),
         cmocka_unit_test(test_bert_prefixed), cmocka_unit_test(test_encoder_batching), cmocka_unit_test(test_random_like), cmocka_unit_test(test_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

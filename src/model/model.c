@@ -236,7 +236,13 @@ static int open_gguf(Model *m, const char *path, Error *err) {
     for (int i = 0; i < n_archs && !a; i++)
         if (ga && archs[i]->gguf_arch && strcmp(archs[i]->gguf_arch, ga) == 0 && archs[i]->config_gguf) a = archs[i];
     if (!a) {
-        modex_error(err, path, "general.architecture \"%s\" is not supported in GGUF (gpt2, llama)", ga ? ga : "(missing)");
+        char known[256] = "";
+        for (int i = 0; i < n_archs; i++)
+            if (archs[i]->gguf_arch && archs[i]->config_gguf) {
+                size_t k = strlen(known);
+                snprintf(known + k, sizeof known - k, "%s%s", k ? ", " : "", archs[i]->gguf_arch);
+            }
+        modex_error(err, path, "general.architecture \"%s\" is not supported in GGUF (%s)", ga ? ga : "(missing)", known);
         free(ga);
         return -1;
     }
