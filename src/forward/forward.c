@@ -35,9 +35,9 @@ static void attn_items(void *c, int64_t b, int64_t e, int th) {
         int t0 = a->b->start[s], n = a->b->start[s + 1] - t0;
         for (int i = 0; i < n; i++) {
             const float *qi = a->q + (size_t)(t0 + i) * H * Dh + (size_t)h * Dh;
-            int jn = cf->causal ? i + 1 : n;
+            int jn = cf->causal ? i + 1 : n, j0 = cf->sliding_window > 0 && i >= cf->sliding_window ? i - cf->sliding_window + 1 : 0;
             float mx = -INFINITY;
-            for (int j = 0; j < jn; j++) {
+            for (int j = j0; j < jn; j++) {
                 const float *kj = a->k + (size_t)(t0 + j) * Hkv * Dh + (size_t)kh * Dh;
                 float d = 0;
                 for (int x = 0; x < Dh; x++) d += qi[x] * kj[x];
@@ -47,11 +47,11 @@ static void attn_items(void *c, int64_t b, int64_t e, int th) {
                 if (d > mx) mx = d;
             }
             float sum = 0;
-            for (int j = 0; j < jn; j++) { p[j] = expf(p[j] - mx); sum += p[j]; }
+            for (int j = j0; j < jn; j++) { p[j] = expf(p[j] - mx); sum += p[j]; }
             float inv = 1.0f / sum;
             float *o = a->out + (size_t)(t0 + i) * H * Dh + (size_t)h * Dh;
             memset(o, 0, sizeof(float) * (size_t)Dh);
-            for (int j = 0; j < jn; j++) {
+            for (int j = j0; j < jn; j++) {
                 const float *vj = a->v + (size_t)(t0 + j) * Hkv * Dh + (size_t)kh * Dh;
                 float w = p[j] * inv;
                 for (int x = 0; x < Dh; x++) o[x] += w * vj[x];

@@ -14,6 +14,22 @@ void modex_register_arch(const ArchDef *a) {
     if (n_archs < MAX_ARCHS) archs[n_archs++] = a;
 }
 
+const ArchDef *modex_arch_find(const char *name) {
+    for (int i = 0; i < n_archs; i++)
+        if (strcmp(archs[i]->name, name) == 0) return archs[i];
+    return NULL;
+}
+
+int modex_act_parse(const char *s, Activation *a) {
+    if (!s) return -1;
+    if (!strcmp(s, "gelu_new") || !strcmp(s, "gelu_pytorch_tanh") || !strcmp(s, "gelu_fast")) *a = ACT_GELU_TANH;
+    else if (!strcmp(s, "gelu")) *a = ACT_GELU_ERF;
+    else if (!strcmp(s, "relu")) *a = ACT_RELU;
+    else if (!strcmp(s, "silu") || !strcmp(s, "swish")) *a = ACT_SILU;
+    else return -1;
+    return 0;
+}
+
 static int in_list(const char *const *list, const char *s) {
     for (; list && *list; list++)
         if (strcmp(*list, s) == 0) return 1;
@@ -188,10 +204,11 @@ static int open_hf(Model *m, const char *dir, Error *err) {
         if ((mt && in_list(archs[i]->model_types, mt)) || (!mt && cls && in_list(archs[i]->hf_classes, cls))) a = archs[i];
     if (!a) {
         char known[512] = "";
-        for (int i = 0; i < n_archs; i++) {
-            size_t k = strlen(known);
-            snprintf(known + k, sizeof known - k, "%s%s", i ? ", " : "", archs[i]->model_types[0]);
-        }
+        for (int i = 0; i < n_archs; i++)
+            for (const char *const *t = archs[i]->model_types; *t; t++) {
+                size_t k = strlen(known);
+                snprintf(known + k, sizeof known - k, "%s%s", k ? ", " : "", *t);
+            }
         modex_error(err, cfg_path, "model_type \"%s\" is not supported (one of: %s)", mt ? mt : (cls ? cls : "(none)"), known);
         goto out;
     }
@@ -219,7 +236,13 @@ static int open_gguf(Model *m, const char *path, Error *err) {
     for (int i = 0; i < n_archs && !a; i++)
         if (ga && archs[i]->gguf_arch && strcmp(archs[i]->gguf_arch, ga) == 0 && archs[i]->config_gguf) a = archs[i];
     if (!a) {
-        modex_error(err, path, "general.architecture \"%s\" is not supported in GGUF (gpt2, llama)", ga ? ga : "(missing)");
+        char known[256] = "";
+        for (int i = 0; i < n_archs; i++)
+            if (archs[i]->gguf_arch && archs[i]->config_gguf) {
+                size_t k = strlen(known);
+                snprintf(known + k, sizeof known - k, "%s%s", k ? ", " : "", archs[i]->gguf_arch);
+            }
+        modex_error(err, path, "general.architecture \"%s\" is not supported in GGUF (%s)", ga ? ga : "(missing)", known);
         free(ga);
         return -1;
     }
@@ -350,13 +373,18 @@ Model *modex_model_random_like(const Model *m, unsigned long long seed, Error *e
 
 float *modex_model_keys(const Model *m, int layer) {
     const LayerWeights *L = &m->layers[layer];
-    const Linear *w1 = L->gate.w ? &L->gate : &L->up;
-    int F = m->cfg.d_ff, D = m->cfg.d_model;
-    if (!w1->w) return NULL;
-    float *k = modex_xmalloc(sizeof(float) * (size_t)F * D);
-    for (int i = 0; i < F; i++)
-        for (int d = 0; d < D; d++)
-            k[(size_t)i * D + d] = w1->trans ? w1->w[(size_t)d * w1->ld + i] : w1->w[(size_t)i * w1->ld + d];
+    int F = m->cfg.d_ff, D = m->cfg.d_model, E = m->cfg.n_experts > 0 ? m->cfg.n_experts : 1;
+    float *k = NULL;
+    for (int e = 0; e < E; e++) { /* MoE: expert-major, neuron e*F + j is expert e's row j */
+        const Linear *w1 = m->cfg.n_experts > 0 ? (L->e_gate ? &L->e_gate[e] : L->e_up ? &L->e_up[e] : NULL)
+                                                : L->gate.w ? &L->gate : &L->up;
+        if (!w1 || !w1->w) { free(k); return NULL; }
+        if (!k) k = modex_xmalloc(sizeof(float) * (size_t)E * F * D);
+        float *ke = k + (size_t)e * F * D;
+        for (int i = 0; i < F; i++)
+            for (int d = 0; d < D; d++)
+                ke[(size_t)i * D + d] = w1->trans ? w1->w[(size_t)d * w1->ld + i] : w1->w[(size_t)i * w1->ld + d];
+    }
     return k;
 }
 
@@ -371,16 +399,23 @@ void modex_model_describe(const Model *m, char *buf, size_t n) {
     P("d_ff           %d%s\n", c->d_ff, c->n_experts ? " per expert" : "");
     P("heads          %d (key/value heads %d, head_dim %d)\n", c->n_head, c->n_kv_head, c->head_dim);
     P("vocab          %d\n", c->vocab);
-    P("context        %d\n", c->max_pos);
+    if (c->learned_pos || c->rope != ROPE_NONE) P("context        %d\n", c->max_pos);
+    else P("context        unbounded (relative positions)\n");
     P("ffn            %s%s\n", c->gated_ffn ? "gated " : "", acts[c->act]);
     P("norm           %s%s, eps %g\n", c->norm == NORM_RMS ? "RMS" : "LayerNorm", c->post_norm ? " (post-norm)" : " (pre-norm)", (double)c->norm_eps);
     if (c->rope != ROPE_NONE)
-        P("positions      rotary (%s pairs), theta %g, rotary dims %d of %d\n", c->rope == ROPE_HALF ? "rotate-half" : "interleaved", (double)c->rope_theta, c->rotary_dim, c->head_dim);
+        P("positions      rotary (%s pairs), theta %g, rotary dims %d of %d (fraction %g)\n", c->rope == ROPE_HALF ? "rotate-half" : "interleaved",
+          (double)c->rope_theta, c->rotary_dim, c->head_dim, (double)c->rotary_dim / c->head_dim);
     else if (c->t5_buckets)
-        P("positions      relative buckets %d, max distance %d\n", c->t5_buckets, c->t5_max_distance);
-    else if (c->learned_pos) P("positions      learned absolute\n");
-    if (c->parallel_residual) P("residual       parallel\n");
-    if (c->n_experts) P("experts        %d, top-%d router\n", c->n_experts, c->top_k);
+        P("positions      relative buckets %d (bidirectional, from layer 0, shared), max distance %d\n", c->t5_buckets, c->t5_max_distance);
+    else if (c->learned_pos) P("positions      learned absolute%s\n", m->type_emb ? " + token type 0" : "");
+    if (m->emb_norm.w) P("embeddings     LayerNorm after the sum\n");
+    if (c->no_attn_scale) P("attention      no 1/sqrt(head_dim) scaling\n");
+    if (c->sliding_window) P("attention      causal sliding window of %d tokens\n", c->sliding_window);
+    if (!c->post_norm) P("residual       %s\n", c->parallel_residual ? "parallel (x + attn(ln1 x) + ffn(ln2 x))" : "sequential");
+    if (c->n_experts)
+        P("experts        %d, top-%d router (softmax, renormalised); neurons expert-major e*%d+j, width %d\n", c->n_experts, c->top_k,
+          c->d_ff, c->n_experts * c->d_ff);
     P("kind           %s\n", c->causal ? "causal LM (logits)" : "encoder (last_hidden_state)");
     P("head           %s\n", !m->lm_head.w ? "none" : c->tie_embeddings ? "tied to embeddings" : "separate");
     P("parameters     %lld\n", (long long)m->n_params);
