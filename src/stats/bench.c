@@ -1,0 +1,90 @@
+/* bench.c — timing rows for `modex bench`: predictivity at T5-base scale and balanced k-means
+ * at MoEfication's default split, on synthetic data (seeded). */
+#include "modex/experts.h"
+#include "modex/parallel.h"
+#include "modex/rng.h"
+#include "modex/stats.h"
+#include "modex/util.h"
+#include <math.h>
+#include <stdlib.h>
+
+#define LAYERS 12
+#define DFF 3072
+#define EXAMPLES 2000
+#define SUBS 20
+
+/* One layer's store [EXAMPLES x DFF]: ReLU of normals, rounded to 1/64 so that ties occur. */
+static float *synthetic_layer(Rng *r) {
+    float *a = modex_xmalloc((size_t)EXAMPLES * DFF * sizeof *a);
+    for (size_t i = 0; i < (size_t)EXAMPLES * DFF; i++) {
+        double v = modex_rng_normal(r);
+        a[i] = v > 0 ? (float)(round(v * 64) / 64) : 0.0f;
+    }
+    return a;
+}
+
+/* shared = 0: each sub-function has its own 100 examples; 1: all use all 2000 examples. */
+static void bench_predictivity(FILE *out, const float *acts, Rng *r, int shared, int multi) {
+    int *idx[SUBS], n[SUBS];
+    unsigned char *y[SUBS];
+    float *o[SUBS];
+    for (int s = 0; s < SUBS; s++) {
+        n[s] = shared ? EXAMPLES : EXAMPLES / SUBS;
+        idx[s] = modex_xmalloc((size_t)n[s] * sizeof *idx[s]);
+        y[s] = modex_xmalloc((size_t)n[s]);
+        o[s] = modex_xmalloc(DFF * sizeof *o[s]);
+        for (int i = 0; i < n[s]; i++) {
+            idx[s][i] = shared ? i : s * n[s] + i;
+            y[s][i] = modex_rng_uniform(r) < 0.5;
+        }
+    }
+    double t0 = modex_now();
+    for (int l = 0; l < LAYERS; l++) { /* the same store stands for every layer */
+        if (multi)
+            modex_predictivity_multi(acts, DFF, EXAMPLES, DFF, SUBS, (const int *const *)idx,
+                                     (const unsigned char *const *)y, n, o);
+        else
+            for (int s = 0; s < SUBS; s++) modex_predictivity(acts, EXAMPLES, DFF, idx[s], y[s], n[s], o[s]);
+    }
+    double dt = modex_now() - t0, evals = (double)LAYERS * DFF * SUBS;
+    fprintf(out, "%-58s %8.2f s %12.0f neuron-AP/s\n",
+            shared ? (multi ? "predictivity 12x3072, 20 subs x 2000 shared ex (multi)"
+                            : "predictivity 12x3072, 20 subs x 2000 shared ex (per sub)")
+                   : (multi ? "predictivity 12x3072, 20 subs x 100 own ex (multi)"
+                            : "predictivity 12x3072, 20 subs x 100 own ex (per sub)"),
+            dt, evals / dt);
+    for (int s = 0; s < SUBS; s++) { free(idx[s]); free(y[s]); free(o[s]); }
+}
+
+int modex_bench_stats(FILE *out) {
+    Rng r;
+    modex_rng_seed(&r, 2024);
+    fprintf(out, "stats/experts (%d threads)\n", modex_threads());
+    float *acts = synthetic_layer(&r);
+    bench_predictivity(out, acts, &r, 0, 0);
+    bench_predictivity(out, acts, &r, 0, 1);
+    bench_predictivity(out, acts, &r, 1, 0);
+    bench_predictivity(out, acts, &r, 1, 1);
+    free(acts);
+
+    enum { N = 3072, DIM = 768, E = 96 };
+    float *keys = modex_xmalloc((size_t)N * DIM * sizeof *keys);
+    for (size_t i = 0; i < (size_t)N * DIM; i++) keys[i] = (float)modex_rng_normal(&r);
+    int *assign = modex_xmalloc(N * sizeof *assign), steps = 0;
+    double obj = 0, t0 = modex_now();
+    Error err;
+    int rc = modex_kmeans_balanced_ex(keys, N, DIM, E, 1, 0, assign, NULL, &obj, &steps, &err);
+    double dt = modex_now() - t0;
+    if (rc == 0)
+        fprintf(out, "%-58s %8.2f s %12d steps (objective %.1f)\n",
+                "balanced k-means 3072 keys x 768 into 96 experts", dt, steps, obj);
+    double *cost = modex_xmalloc((size_t)N * E * sizeof *cost);
+    for (size_t i = 0; i < (size_t)N * E; i++) cost[i] = modex_rng_uniform(&r);
+    int cap[E];
+    for (int e = 0; e < E; e++) cap[e] = N / E;
+    t0 = modex_now();
+    modex_assign_balanced(cost, N, E, cap, assign);
+    fprintf(out, "%-58s %8.2f s\n", "exact balanced assignment 3072 x 96 (random costs)", modex_now() - t0);
+    free(cost); free(keys); free(assign);
+    return rc;
+}
