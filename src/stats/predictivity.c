@@ -1,7 +1,9 @@
 /* predictivity.c — pred(neuron, sub-function) = max(AP(y, a), AP(1-y, a)) for every neuron of
  * a layer (method.md §3), and task importance (§9). Each neuron's activations over the units
- * in use are sorted once (radix sort on float keys); one descending walk then gives AP(y) and
- * AP(1-y) of every sub-function at the same time, with the same arithmetic as modex_ap. */
+ * in use are sorted once (radix sort on float keys); descending walks then give AP(y) and
+ * AP(1-y) of every sub-function, with the same arithmetic as modex_ap: a dense walk (one pass
+ * per sub-function over all units) when the sub-functions share most units, else a sparse one
+ * (one pass over the units, visiting each unit's memberships). */
 #include "modex/stats.h"
 #include "modex/parallel.h"
 #include "modex/util.h"
@@ -9,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BLOCK 32 /* neurons gathered together: one 64-byte read per unit row */
+#define BLOCK 32 /* neurons gathered together: one 128-byte read per unit row */
 
 // --- plan: the units in use and what each belongs to ------------------------------------------
 
