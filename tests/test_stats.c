@@ -365,9 +365,9 @@ static void test_predictivity_synthetic(void **state) {
     unsigned char *y[S];
     float *single[S], *multi[S], *two[S];
     for (int s = 0; s < S; s++) {
-        n[s] = 40 + 60 * s;
-        idx[s] = malloc(sizeof(int) * n[s]);
-        y[s] = malloc(n[s]);
+        n[s] = 40 + 60 * s; /* up to 220 units, drawn with repeats: the sparse walk */
+        idx[s] = malloc(sizeof(int) * 300);
+        y[s] = malloc(300);
         for (int i = 0; i < n[s]; i++) {
             idx[s][i] = (int)modex_rng_below(&r, U);
             y[s][i] = modex_rng_uniform(&r) < 0.3 + 0.1 * s;
@@ -388,6 +388,22 @@ static void test_predictivity_synthetic(void **state) {
             for (int i = 0; i < n[s]; i++) { col[i] = acts[idx[s][i] * D + j]; inv[i] = !y[s][i]; }
             double a = fmax(modex_ap(col, y[s], n[s]), modex_ap(col, inv, n[s]));
             assert_float_equal(single[s][j], (float)a, 0);
+        }
+    }
+    /* sub-functions without repeated units that cover most units: the dense walk */
+    int perm[U];
+    for (int s = 0; s < S; s++) {
+        for (int i = 0; i < U; i++) perm[i] = i;
+        modex_rng_shuffle_int(&r, perm, U);
+        n[s] = 200 + 25 * s;
+        for (int i = 0; i < n[s]; i++) { idx[s][i] = perm[i]; y[s][i] = modex_rng_uniform(&r) < 0.4; }
+    }
+    modex_predictivity_multi(acts, D, U, D, S, (const int *const *)idx, (const unsigned char *const *)y, n, multi);
+    for (int s = 0; s < S; s++) {
+        for (int j = 0; j < D; j++) {
+            for (int i = 0; i < n[s]; i++) { col[i] = acts[idx[s][i] * D + j]; inv[i] = !y[s][i]; }
+            double a = fmax(modex_ap(col, y[s], n[s]), modex_ap(col, inv, n[s]));
+            assert_float_equal(multi[s][j], (float)a, 0);
         }
         free(idx[s]); free(y[s]); free(single[s]); free(multi[s]); free(two[s]);
     }

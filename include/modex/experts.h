@@ -40,7 +40,8 @@ double modex_assign_balanced(const double *cost, int n, int E, const int *cap, i
 int modex_coact_split(const double *coact, int n, int E, unsigned long long seed, int *assign,
                       Error *err);
 /* Accumulates co-activation counts of T tokens of activations h [T x n] (row-major) into
- * coact [n x n]: coact[i][j] += #tokens with h_i > 0 and h_j > 0. */
+ * coact [n x n]: coact[i][j] += #tokens with h_i > 0 and h_j > 0. Exact, parallel over rows;
+ * call it on batches of tokens (T * n active entries must stay below 2^31). */
 void modex_coact_accumulate(const float *h, int T, int n, double *coact);
 
 // --- functional.c --------------------------------------------------------------------------------

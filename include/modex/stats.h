@@ -9,7 +9,11 @@
 
 /* --- ap.c ------------------------------------------------------------------------------ */
 /* Unsigned keys that sort like the floats (-0 and +0 get the same key; NaN above +inf). */
-uint32_t modex_float_key(float v);
+static inline uint32_t modex_float_key(float v) {
+    union { float f; uint32_t u; } b;
+    b.f = v == 0.0f ? 0.0f : v; /* -0 ties with +0, as in sklearn */
+    return (b.u & 0x80000000u) ? ~b.u : (b.u | 0x80000000u);
+}
 /* Stable LSD radix sort of key[0..n) ascending, carrying val; tk/tv are scratch of n. */
 void modex_radix_sort_u32(uint32_t *key, int32_t *val, int n, uint32_t *tk, int32_t *tv);
 /* sklearn average_precision_score: one threshold per distinct score (ties grouped; -0 == 0);

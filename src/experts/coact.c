@@ -2,24 +2,59 @@
  * expert. Graph edges from the co-activation counts, METIS k-way partition, then a rebalance
  * so that every expert has exactly n/E neurons. */
 #include "modex/experts.h"
+#include "modex/parallel.h"
 #include "modex/util.h"
 #include <math.h>
 #include <metis.h>
 #include <stdlib.h>
 #include <string.h>
 
-void modex_coact_accumulate(const float *h, int T, int n, double *coact) {
-    int *on = modex_xmalloc((size_t)(n > 0 ? n : 1) * sizeof *on);
-    for (int t = 0; t < T; t++) {
-        const float *r = h + (size_t)t * n;
-        int m = 0;
-        for (int i = 0; i < n; i++) if (r[i] > 0) on[m++] = i;
-        for (int a = 0; a < m; a++) {
-            double *row = coact + (size_t)on[a] * n;
-            for (int b = 0; b < m; b++) row[on[b]] += 1.0;
+// --- counts -------------------------------------------------------------------------------------
+
+typedef struct AccCtx {
+    const int *tok_start, *tok;    /* per token: its active neurons */
+    const int *neu_start, *neu;    /* per neuron: the tokens where it is active */
+    int n;
+    double *coact;
+} AccCtx;
+
+/* Row i only: rows are independent, so threads never share a cell and counts stay exact. */
+static void acc_fn(void *vctx, int64_t begin, int64_t end, int thread) {
+    (void)thread;
+    const AccCtx *c = vctx;
+    for (int64_t i = begin; i < end; i++) {
+        double *row = c->coact + (size_t)i * c->n;
+        for (int q = c->neu_start[i]; q < c->neu_start[i + 1]; q++) {
+            int t = c->neu[q];
+            for (int r = c->tok_start[t]; r < c->tok_start[t + 1]; r++) row[c->tok[r]] += 1.0;
         }
     }
-    free(on);
+}
+
+void modex_coact_accumulate(const float *h, int T, int n, double *coact) {
+    if (T <= 0 || n <= 0) return;
+    size_t active = 0;
+    for (size_t t = 0; t < (size_t)T * n; t++) active += h[t] > 0;
+    int *tok_start = modex_xmalloc(((size_t)T + 1) * sizeof *tok_start);
+    int *tok = modex_xmalloc((active + 1) * sizeof *tok);
+    int *neu_start = modex_xcalloc((size_t)n + 1, sizeof *neu_start);
+    int *neu = modex_xmalloc((active + 1) * sizeof *neu);
+    size_t k = 0;
+    for (int t = 0; t < T; t++) {
+        tok_start[t] = (int)k;
+        const float *r = h + (size_t)t * n;
+        for (int i = 0; i < n; i++)
+            if (r[i] > 0) { tok[k++] = i; neu_start[i + 1]++; }
+    }
+    tok_start[T] = (int)k;
+    for (int i = 0; i < n; i++) neu_start[i + 1] += neu_start[i];
+    int *fill = modex_xmalloc(((size_t)n + 1) * sizeof *fill);
+    memcpy(fill, neu_start, ((size_t)n + 1) * sizeof *fill);
+    for (int t = 0; t < T; t++)
+        for (int r = tok_start[t]; r < tok_start[t + 1]; r++) neu[fill[tok[r]]++] = t;
+    AccCtx c = {tok_start, tok, neu_start, neu, n, coact};
+    modex_parallel_for(n, 8, acc_fn, &c);
+    free(tok_start); free(tok); free(neu_start); free(neu); free(fill);
 }
 
 // --- threshold: numpy percentile (linear interpolation) ---------------------------------------

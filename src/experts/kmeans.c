@@ -71,17 +71,27 @@ double modex_assign_balanced(const double *cost, int n, int E, const int *cap, i
     unsigned char *done = modex_xmalloc((size_t)E);
     for (int i = 0; i < n; i++) assign[i] = -1;
 
-    /* Invariant: reduced move costs W[a][b] + pi[a] - pi[b] >= 0 (up to rounding), so a
-     * Dijkstra from the new item (first edges: its own costs) finds the cheapest chain of
-     * moves ending in a bin with room; pi += distances keeps the invariant. */
+    /* Node E is the sink T (edges b->T of cost 0 from bins with room). Invariant: reduced costs
+     * W[a][b] + pi[a] - pi[b] >= 0 and pi[b] - pi[T] >= 0 for bins with room (up to rounding).
+     * A Dijkstra from the new item (first edges: its own costs) stops when T is settled: the
+     * cheapest chain of moves ending in a bin with room. pi += min(dist, dist(T)) keeps the
+     * invariant (settled nodes get their distance, the others dist(T)). */
+    double piT = 0;
     for (int i = 0; i < n; i++) {
         const double *ci = cost + (size_t)i * E;
         for (int b = 0; b < E; b++) { lab[b] = ci[b] - pi[b]; pred[b] = -1; done[b] = 0; }
-        for (int it = 0; it < E; it++) {
+        double labT = INFINITY;
+        int tpred = -1;
+        for (;;) {
             int u = -1;
             for (int b = 0; b < E; b++)
                 if (!done[b] && (u < 0 || lab[b] < lab[u])) u = b;
+            if (u < 0 || labT <= lab[u]) break; /* T is the nearest unsettled node */
             done[u] = 1;
+            if (B.cnt[u] < cap[u]) {
+                double t = lab[u] + pi[u] - piT;
+                if (t < labT) { labT = t; tpred = u; }
+            }
             if (B.cnt[u] == 0) continue;
             const double *Wu = B.W + (size_t)u * E;
             double base = lab[u] + pi[u];
@@ -91,20 +101,17 @@ double modex_assign_balanced(const double *cost, int n, int E, const int *cap, i
                 if (nd < lab[b]) { lab[b] = nd; pred[b] = u; }
             }
         }
-        int best = -1;
-        double bd = INFINITY;
-        for (int b = 0; b < E; b++) /* true distance = reduced + pi */
-            if (B.cnt[b] < cap[b] && (best < 0 || lab[b] + pi[b] < bd)) { best = b; bd = lab[b] + pi[b]; }
         int len = 0;
-        for (int b = best; b >= 0; b = pred[b]) path[len++] = b;
-        /* path[0] = best ... path[len-1] = the bin the new item enters; items shift forward */
+        for (int b = tpred; b >= 0; b = pred[b]) path[len++] = b;
+        /* path[0] = the bin with room ... path[len-1] = the bin the new item enters */
         for (int t = 0; t + 1 < len; t++) {
             int to = path[t], from = path[t + 1], j = B.Wj[(size_t)from * E + to];
             bins_remove(&B, j, from);
             bins_add(&B, j, to, assign);
         }
         bins_add(&B, i, path[len - 1], assign);
-        for (int b = 0; b < E; b++) pi[b] += lab[b];
+        for (int b = 0; b < E; b++) pi[b] += done[b] ? lab[b] : labT;
+        piT += labT;
         for (int t = 0; t < len; t++) bins_row(&B, path[t]);
     }
     double sum = 0;

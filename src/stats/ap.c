@@ -8,13 +8,6 @@
 
 // --- sortable keys and radix sort -------------------------------------------------------
 
-uint32_t modex_float_key(float v) {
-    if (v == 0.0f) v = 0.0f; /* -0 ties with +0, as in sklearn */
-    uint32_t u;
-    memcpy(&u, &v, sizeof u);
-    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
-}
-
 static void insertion_sort(uint32_t *key, int32_t *val, int n) {
     for (int i = 1; i < n; i++) {
         uint32_t k = key[i];

@@ -1,7 +1,9 @@
 /* predictivity.c — pred(neuron, sub-function) = max(AP(y, a), AP(1-y, a)) for every neuron of
  * a layer (method.md §3), and task importance (§9). Each neuron's activations over the units
- * in use are sorted once (radix sort on float keys); one descending walk then gives AP(y) and
- * AP(1-y) of every sub-function at the same time, with the same arithmetic as modex_ap. */
+ * in use are sorted once (radix sort on float keys); descending walks then give AP(y) and
+ * AP(1-y) of every sub-function, with the same arithmetic as modex_ap: a dense walk (one pass
+ * per sub-function over all units) when the sub-functions share most units, else a sparse one
+ * (one pass over the units, visiting each unit's memberships). */
 #include "modex/stats.h"
 #include "modex/parallel.h"
 #include "modex/util.h"
@@ -9,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BLOCK 16 /* neurons gathered together: one 64-byte read per unit row */
+#define BLOCK 32 /* neurons gathered together: one 128-byte read per unit row */
 
 // --- plan: the units in use and what each belongs to ------------------------------------------
 
@@ -21,6 +23,7 @@ typedef struct Plan {
     int *mem_start;             /* [m+1] CSR into mem */
     int *mem;                   /* (sub << 1) | label */
     long *P, *N;                /* [n_subs] class sizes */
+    unsigned char *lab;         /* dense plans: [n_subs][m] label, 2 = not in the sub-function */
     float *const *out;
 } Plan;
 
@@ -54,12 +57,29 @@ static void plan_build(Plan *pl, const float *acts, long ld, int n_units, int d_
             int k = slot[idx[s][i]];
             pl->mem[count[k]++] = (s << 1) | (y[s][i] ? 1 : 0);
         }
+    /* Dense walk (one pass per sub-function over all sorted units) when the sub-functions
+     * cover most units and no unit appears twice in one sub-function. */
+    int dup = 0;
+    int *last = count; /* reuse: last sub-function seen per slot */
+    for (int i = 0; i < pl->m; i++) last[i] = -1;
+    for (int s = 0; s < n_subs && !dup; s++)
+        for (int i = 0; i < n[s]; i++) {
+            int k = slot[idx[s][i]];
+            if (last[k] == s) { dup = 1; break; }
+            last[k] = s;
+        }
+    if (!dup && total * 4 >= (long)pl->m * n_subs) {
+        pl->lab = modex_xmalloc((size_t)n_subs * pl->m + 1);
+        memset(pl->lab, 2, (size_t)n_subs * pl->m);
+        for (int s = 0; s < n_subs; s++)
+            for (int i = 0; i < n[s]; i++) pl->lab[(size_t)s * pl->m + slot[idx[s][i]]] = y[s][i] ? 1 : 0;
+    }
     free(count);
     free(slot);
 }
 
 static void plan_free(Plan *pl) {
-    free(pl->unit); free(pl->mem_start); free(pl->mem); free(pl->P); free(pl->N);
+    free(pl->unit); free(pl->mem_start); free(pl->mem); free(pl->P); free(pl->N); free(pl->lab);
 }
 
 // --- the walk ------------------------------------------------------------------------------------
@@ -67,17 +87,81 @@ static void plan_free(Plan *pl) {
 typedef struct Scratch {
     float *vals;            /* [BLOCK][m] */
     uint32_t *key, *tk;
-    int32_t *ord, *tv;
+    int32_t *ord, *tv, *zord;
     long *tp, *fp, *dp, *dn; /* per sub-function */
     double *s1, *s0;
     int *touched;
     unsigned char *is_touched;
 } Scratch;
 
-static void neuron_walk(const Plan *pl, Scratch *w, const float *v, int j) {
+#define ZERO_KEY 0x80000000u /* modex_float_key(0) */
+
+/* Sorts the m values ascending into w->key / w->ord. Exact zeros (ReLU's many) skip the sort:
+ * they are one tie group placed between the negatives and the positives. */
+static void sort_values(Scratch *w, const float *v, int m) {
+    int nn = 0, nz = 0, nneg = 0;
+    for (int i = 0; i < m; i++) { /* branch-free: zeros and non-zeros alternate at random */
+        uint32_t k = modex_float_key(v[i]);
+        int z = k == ZERO_KEY;
+        w->zord[nz] = i;
+        w->key[nn] = k;
+        w->ord[nn] = i;
+        nz += z;
+        nn += !z;
+        nneg += k < ZERO_KEY;
+    }
+    modex_radix_sort_u32(w->key, w->ord, nn, w->tk, w->tv);
+    if (nz) {
+        memmove(w->key + nneg + nz, w->key + nneg, (size_t)(nn - nneg) * sizeof *w->key);
+        memmove(w->ord + nneg + nz, w->ord + nneg, (size_t)(nn - nneg) * sizeof *w->ord);
+        for (int i = 0; i < nz; i++) { w->key[nneg + i] = ZERO_KEY; w->ord[nneg + i] = w->zord[i]; }
+    }
+}
+
+static void finish(const Plan *pl, const Scratch *w, int j) {
+    for (int s = 0; s < pl->n_subs; s++) {
+        float r;
+        if (pl->P[s] == 0 || pl->N[s] == 0) r = NAN;
+        else {
+            double a1 = w->s1[s] / (double)pl->P[s], a0 = w->s0[s] / (double)pl->N[s];
+            r = (float)(a1 > a0 ? a1 : a0);
+        }
+        pl->out[s][j] = r;
+    }
+}
+
+/* Dense: for each sub-function one pass down the sorted units; a threshold closes where the
+ * key changes. */
+static void walk_dense(const Plan *pl, Scratch *w, int j) {
+    int m = pl->m;
+    const uint32_t *key = w->key;
+    const int32_t *ord = w->ord;
+    for (int s = 0; s < pl->n_subs; s++) {
+        const unsigned char *L = pl->lab + (size_t)s * m;
+        long tp = 0, fp = 0, dp = 0, dn = 0;
+        double s1 = 0, s0 = 0;
+        for (int r = m - 1; r >= 0; r--) {
+            unsigned l = L[ord[r]];
+            dp += l == 1;
+            dn += l == 0;
+            if ((r == 0 || key[r - 1] != key[r]) && (dp | dn)) {
+                tp += dp; fp += dn;
+                double all = (double)(tp + fp);
+                if (dp) s1 += (double)dp * ((double)tp / all);
+                if (dn) s0 += (double)dn * ((double)fp / all);
+                dp = dn = 0;
+            }
+        }
+        w->s1[s] = s1;
+        w->s0[s] = s0;
+    }
+    finish(pl, w, j);
+}
+
+/* Sparse: one pass over the sorted units, visiting each unit's memberships; the sub-functions
+ * touched by a tie group are closed at its end. */
+static void walk_sparse(const Plan *pl, Scratch *w, int j) {
     int m = pl->m, S = pl->n_subs;
-    for (int i = 0; i < m; i++) { w->key[i] = modex_float_key(v[i]); w->ord[i] = i; }
-    modex_radix_sort_u32(w->key, w->ord, m, w->tk, w->tv);
     for (int s = 0; s < S; s++) { w->tp[s] = w->fp[s] = 0; w->s1[s] = w->s0[s] = 0; }
     for (int i = m - 1; i >= 0;) {
         int nt = 0, g = i;
@@ -99,15 +183,13 @@ static void neuron_walk(const Plan *pl, Scratch *w, const float *v, int j) {
         }
         i = g;
     }
-    for (int s = 0; s < S; s++) {
-        float r;
-        if (pl->P[s] == 0 || pl->N[s] == 0) r = NAN;
-        else {
-            double a1 = w->s1[s] / (double)pl->P[s], a0 = w->s0[s] / (double)pl->N[s];
-            r = (float)(a1 > a0 ? a1 : a0);
-        }
-        pl->out[s][j] = r;
-    }
+    finish(pl, w, j);
+}
+
+static void neuron_walk(const Plan *pl, Scratch *w, const float *v, int j) {
+    sort_values(w, v, pl->m);
+    if (pl->lab) walk_dense(pl, w, j);
+    else walk_sparse(pl, w, j);
 }
 
 static void block_fn(void *ctx, int64_t begin, int64_t end, int thread) {
@@ -118,7 +200,7 @@ static void block_fn(void *ctx, int64_t begin, int64_t end, int thread) {
     size_t mm = (size_t)(m > 0 ? m : 1), ss = (size_t)S + 1;
     w.vals = modex_xmalloc(BLOCK * mm * sizeof *w.vals);
     w.key = modex_xmalloc(2 * mm * sizeof *w.key); w.tk = w.key + mm;
-    w.ord = modex_xmalloc(2 * mm * sizeof *w.ord); w.tv = w.ord + mm;
+    w.ord = modex_xmalloc(3 * mm * sizeof *w.ord); w.tv = w.ord + mm; w.zord = w.tv + mm;
     w.tp = modex_xmalloc(4 * ss * sizeof *w.tp);
     w.fp = w.tp + ss; w.dp = w.fp + ss; w.dn = w.dp + ss;
     w.s1 = modex_xmalloc(2 * ss * sizeof *w.s1); w.s0 = w.s1 + ss;
