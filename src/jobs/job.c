@@ -191,20 +191,23 @@ void modex_jobs_free(JobQueue *q) {
     if (!q) return;
     pthread_mutex_lock(&q->mu);
     q->stop = 1;
-    Job *queued = q->head;
-    q->head = q->tail = NULL;
-    for (Job *j = queued; j; j = j->next) {
+    Job *dead = NULL; /* queued jobs whose only reference was the queue's */
+    while (q->head) {
+        Job *j = q->head;
+        q->head = j->next;
+        j->next = NULL;
         atomic_store(&j->cancel, 1);
         finish_locked(j, JOB_CANCELLED);
+        if (job_unref(j)) j->next = dead, dead = j;
     }
+    q->tail = NULL;
     if (q->running) atomic_store(&q->running->cancel, 1);
     pthread_cond_broadcast(&q->work);
     pthread_mutex_unlock(&q->mu);
-    while (queued) {
-        Job *next = queued->next;
-        queued->next = NULL;
-        modex_job_release(queued);
-        queued = next;
+    while (dead) {
+        Job *next = dead->next;
+        job_destroy(dead);
+        dead = next;
     }
     pthread_join(q->thread, NULL);
     pthread_mutex_lock(&q->mu);
@@ -240,8 +243,8 @@ Job *modex_job_submit(JobQueue *q, const char *name, JobFn fn, void *arg, void (
     if (q->stop) { /* the queue is shutting down: never runs */
         atomic_store(&j->cancel, 1);
         finish_locked(j, JOB_CANCELLED);
+        job_unref(j);
         pthread_mutex_unlock(&q->mu);
-        modex_job_release(j);
         return j;
     }
     if (q->tail) q->tail->next = j; else q->head = j;
@@ -259,7 +262,6 @@ void modex_job_release(Job *j) {
 void modex_job_cancel(Job *j) {
     JobQueue *q = j->q;
     atomic_store(&j->cancel, 1);
-    int unqueued = 0;
     pthread_mutex_lock(&q->mu);
     if (j->state == JOB_QUEUED) { /* take it out now: waiting on it must not wait for others */
         Job **pp = &q->head, *prev = NULL;
@@ -269,11 +271,10 @@ void modex_job_cancel(Job *j) {
             if (q->tail == j) q->tail = prev;
             j->next = NULL;
             finish_locked(j, JOB_CANCELLED);
-            unqueued = 1;
+            job_unref(j); /* the queue's reference; never the last: the caller holds one */
         }
     }
     pthread_mutex_unlock(&q->mu);
-    if (unqueued) modex_job_release(j); /* the queue's reference; the caller still holds one */
 }
 
 int modex_job_cancelled(const Job *j) { return atomic_load_explicit(&j->cancel, memory_order_relaxed); }
