@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "modex/bench.h"
 #include "modex/probe.h"
 #include "modex/util.h"
 
@@ -26,17 +27,6 @@ static void run_libcsv(void *ctx) {
     csv_free(&csv);
 }
 
-static double best_of(void (*fn)(void *), void *ctx, int reps) {
-    double best = 1e30;
-    for (int r = 0; r < reps; r++) {
-        double t0 = modex_now();
-        fn(ctx);
-        double t = modex_now() - t0;
-        if (t < best) best = t;
-    }
-    return best;
-}
-
 int modex_bench_probe(FILE *out) {
     enum { ROWS = 100000 };
     size_t cap = (size_t)ROWS * 96, n = 0;
@@ -47,7 +37,7 @@ int modex_bench_probe(FILE *out) {
                               i % 5 ? "\"" : "", i % (ROWS * 2 / 3), i % 5 ? "," : "", i % 5 ? "\"" : "",
                               i % 3, i % 12, (i / 12) & 1, i % 4 ? "" : " yes", i);
     BenchCsv b = {.data = d, .len = n};
-    double t = best_of(run_load, &b, 3), lim = best_of(run_libcsv, &b, 3);
+    double t = modex_bench_time(run_load, &b, 3), lim = modex_bench_time(run_libcsv, &b, 3);
     if (b.rc != 0) {
         fprintf(stderr, "modex: bench probe: %s\n", b.err.msg);
         free(d);
@@ -58,3 +48,4 @@ int modex_bench_probe(FILE *out) {
     free(d);
     return 0;
 }
+MODEX_BENCH(probe, modex_bench_probe)
