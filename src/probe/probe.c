@@ -11,8 +11,6 @@
 #include <utf8proc.h>
 #include "modex/util.h"
 
-#define CSV_ROW_NOT_BEGUN 0 /* libcsv's parser state before a row's first byte (libcsv.c) */
-
 enum { COL_TEXT, COL_LABEL, COL_FUNCTION, COL_SUBFUNCTION, COL_SPAN, COL_ANSWER, COL_ID, NCOL };
 static const char *const col_names[NCOL] = {"text", "label", "function", "subfunction",
                                             "span", "answer", "id"};
@@ -444,11 +442,12 @@ int modex_probe_parse(Probe *p, const char *name, const char *data, size_t len, 
     if (check_utf8(&ps, pos) == 0) {
         if (csv_init(&ps.csv, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) abort();
         csv_set_space_func(&ps.csv, no_space);
+        const int row_not_begun = ps.csv.pstate; /* libcsv's state between rows, as after init */
         while (pos < len && !ps.failed) {
             size_t end = pos;
             while (end < len && data[end] != ',' && data[end] != '\n' && data[end] != '\r') end++;
             if (end < len) end++;
-            if (ps.csv.pstate == CSV_ROW_NOT_BEGUN) ps.field_start = pos;
+            if (ps.csv.pstate == row_not_begun) ps.field_start = pos; /* a row may start here */
             ps.chunk_end = end;
             size_t n = csv_parse(&ps.csv, data + pos, end - pos, on_field, on_row, &ps);
             if (ps.failed) break;
