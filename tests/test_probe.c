@@ -234,6 +234,8 @@ static void test_errors(void **state) {
         {"text,label,subfunction\n\"multi\nline\",1,s\nb,1,s\n", "t.csv:2: sub-function 's' has only label 1 (2 rows)"},
         {"label,text\n1,a\n0,  \n", "t.csv:3:3: empty text"},
         {"text,label\na,1\nb,2\n", "t.csv:3:3: label '2' (expected 1 or 0)"},
+        {"text,label\r\na,1\r\nb,2\r\n", "t.csv:3:3: label '2'"},
+        {"text,label\ra,1\rb,2\r", "t.csv:3:3: label '2'"},
         {"text,label\na,1\nb,yes\n", "t.csv:3:3: label 'yes' (expected 1 or 0)"},
         {"text,label\na,1\nb,\n", "t.csv:3:3: label '' (expected 1 or 0)"},
         {"text,label,subfunction\na,1,s\nb,0,s\nc,1,t\nd,1,t\n",

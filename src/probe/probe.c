@@ -91,12 +91,19 @@ typedef struct Parser {
     const char *key_s; size_t key_len; ProbeUnit key_unit; int key_row_unit, key_sub;
 } Parser;
 
+/* A line ends with \n, \r\n or a lone \r (old Mac files). */
+static int is_newline(const Parser *ps, size_t i) {
+    char c = ps->data[i];
+    return c == '\n' || (c == '\r' && (i + 1 >= ps->len || ps->data[i + 1] != '\n'));
+}
+
 /* 1-based line and character column of a byte offset (error path only: a linear scan). */
 static void locate(const Parser *ps, size_t off, long *line, long *col) {
     long l = 1, c = 1;
     for (size_t i = 0; i < off && i < ps->len; i++) {
         unsigned char b = (unsigned char)ps->data[i];
-        if (b == '\n') l++, c = 1;
+        if (is_newline(ps, i)) l++, c = 1;
+        else if (b == '\r') continue;
         else if ((b & 0xC0) != 0x80) c++;
     }
     *line = l, *col = c;
@@ -105,8 +112,7 @@ static void locate(const Parser *ps, size_t off, long *line, long *col) {
 /* Line of a byte offset. Rows arrive in file order, so a cursor makes the scans linear. */
 static long line_of(Parser *ps, size_t off) {
     if (off < ps->cur_off) ps->cur_off = 0, ps->cur_line = 1;
-    const char *d = ps->data;
-    for (size_t i = ps->cur_off; i < off && i < ps->len; i++) ps->cur_line += d[i] == '\n';
+    for (size_t i = ps->cur_off; i < off && i < ps->len; i++) ps->cur_line += is_newline(ps, i);
     ps->cur_off = off;
     return ps->cur_line;
 }
