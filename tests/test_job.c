@@ -111,10 +111,10 @@ static void test_order(void **state) {
 
 static int stage_job(Job *j, void *arg) {
     Gate *g = arg;
-    modex_job_stage(j, "load", 1, 2);
+    modex_job_stage(j, "load", 0, 2);
     modex_job_progress(j, 0.5);
     gate_pass(g, 1);
-    modex_job_stage(j, "extract", 2, 2);
+    modex_job_stage(j, "extract", 1, 2);
     gate_pass(g, 2);
     modex_job_progress(j, 0.5);
     gate_pass(g, 3);
@@ -142,7 +142,7 @@ static void test_progress(void **state) {
     modex_job_status(j, &st);
     assert_int_equal(st.state, JOB_RUNNING);
     assert_string_equal(st.stage, "load");
-    assert_int_equal(st.stage_index, 1);
+    assert_int_equal(st.stage_index, 0);
     assert_int_equal(st.stage_count, 2);
     assert_true(fabs(st.fraction - 0.25) < 1e-12);    /* half of stage 1 of 2 */
     assert_true(st.elapsed >= 0.019);
@@ -153,7 +153,7 @@ static void test_progress(void **state) {
     gate_await(&g, 2);
     modex_job_status(j, &st);
     assert_string_equal(st.stage, "extract");
-    assert_int_equal(st.stage_index, 2);
+    assert_int_equal(st.stage_index, 1);
     assert_true(fabs(st.fraction - 0.5) < 1e-12);     /* a new stage starts at 0 */
     check_eta(&st);
     gate_open(&g, 2);
@@ -465,7 +465,7 @@ static int quick_job(Job *j, void *arg) {
     sigset_t cur;
     pthread_sigmask(SIG_BLOCK, NULL, &cur);
     *blocked = sigismember(&cur, SIGINT) && sigismember(&cur, SIGTERM) && sigismember(&cur, SIGWINCH);
-    modex_job_stage(j, "one", 1, 1);
+    modex_job_stage(j, "one", 0, 1);
     modex_job_progress(j, 1);
     return 0;
 }
@@ -512,6 +512,13 @@ static void test_run_cli(void **state) {
     assert_string_equal(modex_job_format_seconds(125.4, buf, sizeof buf), "2:05");
     assert_string_equal(modex_job_format_seconds(3725, buf, sizeof buf), "1:02:05");
     assert_string_equal(modex_job_format_seconds(-1, buf, sizeof buf), "?");
+    JobStatus js = {.state = JOB_RUNNING, .stage = "extract", .stage_index = 1, .stage_count = 4,
+                    .fraction = 0.375, .elapsed = 12.2, .eta = 20.3};
+    char line[128];
+    assert_string_equal(modex_job_format_line("analysis", &js, 8, line, sizeof line),
+                        "analysis: extract 2/4 [###.....]  38% 0:12, ETA 0:20");
+    js.stage[0] = 0, js.stage_count = 0, js.fraction = 0, js.eta = -1;
+    assert_string_equal(modex_job_format_line("x", &js, 4, line, sizeof line), "x: [....]   0% 0:12, ETA ?");
 }
 
 int main(void) {

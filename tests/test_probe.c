@@ -229,8 +229,13 @@ static void test_errors(void **state) {
         {"text,lable\nx,1\n", "t.csv:1:6: unknown column 'lable' (expected text, label"},
         {"text,label,Text\nx,1,y\n", "t.csv:1:12: column 'Text' appears twice"},
         {"text,label\na,1\n,0\n", "t.csv:3:1: empty text (expected the example's text)"},
+        {"text,label\na,1\n\"\r\n\",0\n", "t.csv:3:1: empty text"},
+        {"text,label,\na,1,\n", "t.csv:1:12: empty column name"},
+        {"text,label,subfunction\n\"multi\nline\",1,s\nb,1,s\n", "t.csv:2: sub-function 's' has only label 1 (2 rows)"},
         {"label,text\n1,a\n0,  \n", "t.csv:3:3: empty text"},
         {"text,label\na,1\nb,2\n", "t.csv:3:3: label '2' (expected 1 or 0)"},
+        {"text,label\r\na,1\r\nb,2\r\n", "t.csv:3:3: label '2'"},
+        {"text,label\ra,1\rb,2\r", "t.csv:3:3: label '2'"},
         {"text,label\na,1\nb,yes\n", "t.csv:3:3: label 'yes' (expected 1 or 0)"},
         {"text,label\na,1\nb,\n", "t.csv:3:3: label '' (expected 1 or 0)"},
         {"text,label,subfunction\na,1,s\nb,0,s\nc,1,t\nd,1,t\n",
@@ -328,6 +333,45 @@ static void test_mutations(void **state) {
     assert_true(ok > 100 && bad > 100);
 }
 
+/* A large generated file: the hash indexes grow many times; counts known by construction. */
+static void test_large(void **state) {
+    (void)state;
+    enum { N = 30000, DISTINCT = 9000, SUBS = 10 };
+    size_t cap = (size_t)N * 64, n = 0;
+    char *d = malloc(cap);
+    n += (size_t)snprintf(d, cap, "subfunction,label,text,span\n");
+    int pos[SUBS] = {0}, cnt[SUBS] = {0};
+    for (int i = 0; i < N; i++) {
+        int t = (i * 7919) % DISTINCT, sub = t % SUBS, y = (t / SUBS) & 1; /* label follows the text */
+        n += (size_t)snprintf(d + n, cap - n, "s%d,%d,\"row %d, x\",%s\n", sub, y, t, (i / DISTINCT) % 2 ? "x" : "");
+        pos[sub] += y, cnt[sub]++;
+    }
+    Probe p;
+    Error e = {{0}};
+    int rc = modex_probe_parse(&p, "big.csv", d, n, &e);
+    free(d);
+    if (rc) fail_msg("%s", e.msg);
+    assert_int_equal(p.n_rows, N);
+    assert_int_equal(p.n_texts, DISTINCT);
+    assert_int_equal(p.n_units, 2 * DISTINCT); /* each text with and without the span "x" */
+    assert_int_equal(p.n_subs, SUBS);
+    for (int s = 0; s < SUBS; s++) {
+        int k = modex_probe_find_sub(&p, (char[8]){'s', (char)('0' + s), 0});
+        assert_true(k >= 0);
+        assert_int_equal(p.subs[k].n_rows, cnt[s]);
+        assert_int_equal(p.subs[k].n_pos, pos[s]);
+    }
+    for (int r = 0; r < N; r += 997) {
+        char want[32];
+        snprintf(want, sizeof want, "row %d, x", (r * 7919) % DISTINCT);
+        assert_string_equal(text_of(&p, r), want);
+        assert_int_equal(p.rows[r].line, r + 2);
+        const ProbeUnit *u = &p.units[p.rows[r].unit];
+        assert_int_equal(u->span_begin, (r / DISTINCT) % 2 ? (int)strlen(want) - 1 : -1);
+    }
+    modex_probe_free(&p);
+}
+
 // --- the shipped example probe set ------------------------------------------------------------
 
 static void test_english_asset(void **state) {
@@ -363,6 +407,7 @@ int main(void) {
         cmocka_unit_test(test_function_only),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_large),
         cmocka_unit_test(test_english_asset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,7 +18,8 @@ typedef enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE, JOB_FAILED, JOB_CANCELLED } Jo
 typedef struct JobStatus {
     JobState state;
     char stage[64];
-    int stage_index, stage_count; /* "stage 2 of 5": index counts from 1; 0,0 = no stages */
+    int stage_index, stage_count; /* index from 0 to count-1, shown as "index+1/count";
+                                   * count 0 = no stages (fraction = the progress alone) */
     double fraction;              /* overall 0..1 */
     double elapsed, eta;          /* seconds since the job started; eta < 0 = unknown */
     char error[1536];             /* for JOB_FAILED */
@@ -43,7 +44,7 @@ void *modex_job_arg(const Job *j);
 
 // --- from the job function --------------------------------------------------------------------
 int  modex_job_cancelled(const Job *j); /* check between batches; then return 1 */
-void modex_job_stage(Job *j, const char *stage, int index, int count); /* ("extract", 2, 5) */
+void modex_job_stage(Job *j, const char *stage, int index, int count); /* ("extract", 1, 5) = 2nd of 5 */
 void modex_job_progress(Job *j, double fraction_of_stage);            /* 0..1 */
 void modex_job_fail(Job *j, const Error *e);                          /* then return -1 */
 void modex_job_failf(Job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -64,5 +65,7 @@ JobState modex_job_run_cli(JobQueue *q, Job *j);
 
 /* "2:05" / "1:02:05" for a progress line; buf of 16 bytes at least. */
 const char *modex_job_format_seconds(double s, char *buf, int n);
+/* "NAME: STAGE 2/5 [######......]  45% 0:12, ETA 0:15" with a bar of width characters. */
+const char *modex_job_format_line(const char *name, const JobStatus *st, int width, char *buf, int n);
 
 #endif

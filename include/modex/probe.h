@@ -64,4 +64,8 @@ void modex_probe_free(Probe *p);
 /* Index of the sub-function called name (or "function/name"), or -1. */
 int  modex_probe_find_sub(const Probe *p, const char *name);
 
+#include <stdio.h>
+/* `modex bench` row: reading speed next to libcsv alone on the same synthetic file. */
+int  modex_bench_probe(FILE *out);
+
 #endif

@@ -191,20 +191,23 @@ void modex_jobs_free(JobQueue *q) {
     if (!q) return;
     pthread_mutex_lock(&q->mu);
     q->stop = 1;
-    Job *queued = q->head;
-    q->head = q->tail = NULL;
-    for (Job *j = queued; j; j = j->next) {
+    Job *dead = NULL; /* queued jobs whose only reference was the queue's */
+    while (q->head) {
+        Job *j = q->head;
+        q->head = j->next;
+        j->next = NULL;
         atomic_store(&j->cancel, 1);
         finish_locked(j, JOB_CANCELLED);
+        if (job_unref(j)) j->next = dead, dead = j;
     }
+    q->tail = NULL;
     if (q->running) atomic_store(&q->running->cancel, 1);
     pthread_cond_broadcast(&q->work);
     pthread_mutex_unlock(&q->mu);
-    while (queued) {
-        Job *next = queued->next;
-        queued->next = NULL;
-        modex_job_release(queued);
-        queued = next;
+    while (dead) {
+        Job *next = dead->next;
+        job_destroy(dead);
+        dead = next;
     }
     pthread_join(q->thread, NULL);
     pthread_mutex_lock(&q->mu);
@@ -240,8 +243,8 @@ Job *modex_job_submit(JobQueue *q, const char *name, JobFn fn, void *arg, void (
     if (q->stop) { /* the queue is shutting down: never runs */
         atomic_store(&j->cancel, 1);
         finish_locked(j, JOB_CANCELLED);
+        job_unref(j);
         pthread_mutex_unlock(&q->mu);
-        modex_job_release(j);
         return j;
     }
     if (q->tail) q->tail->next = j; else q->head = j;
@@ -259,7 +262,6 @@ void modex_job_release(Job *j) {
 void modex_job_cancel(Job *j) {
     JobQueue *q = j->q;
     atomic_store(&j->cancel, 1);
-    int unqueued = 0;
     pthread_mutex_lock(&q->mu);
     if (j->state == JOB_QUEUED) { /* take it out now: waiting on it must not wait for others */
         Job **pp = &q->head, *prev = NULL;
@@ -269,11 +271,10 @@ void modex_job_cancel(Job *j) {
             if (q->tail == j) q->tail = prev;
             j->next = NULL;
             finish_locked(j, JOB_CANCELLED);
-            unqueued = 1;
+            job_unref(j); /* the queue's reference; never the last: the caller holds one */
         }
     }
     pthread_mutex_unlock(&q->mu);
-    if (unqueued) modex_job_release(j); /* the queue's reference; the caller still holds one */
 }
 
 int modex_job_cancelled(const Job *j) { return atomic_load_explicit(&j->cancel, memory_order_relaxed); }
@@ -299,8 +300,8 @@ void modex_job_status(const Job *j, JobStatus *out) {
     out->stage_index = j->stage_index, out->stage_count = j->stage_count;
     double f = j->stage_frac;
     if (j->stage_count > 0) {
-        int i = j->stage_index < 1 ? 1 : j->stage_index > j->stage_count ? j->stage_count : j->stage_index;
-        f = (i - 1 + f) / j->stage_count;
+        int i = j->stage_index < 0 ? 0 : j->stage_index >= j->stage_count ? j->stage_count - 1 : j->stage_index;
+        f = (i + f) / j->stage_count;
     }
     if (j->state == JOB_DONE) f = 1;
     out->fraction = f < 0 ? 0 : f > 1 ? 1 : f;
@@ -386,23 +387,28 @@ const char *modex_job_format_seconds(double s, char *buf, int n) {
     return buf;
 }
 
+const char *modex_job_format_line(const char *name, const JobStatus *st, int width, char *buf, int n) {
+    char el[24], eta[24], stage[96] = "", bar[64];
+    if (st->stage[0] && st->stage_count > 0)
+        snprintf(stage, sizeof stage, " %s %d/%d", st->stage, st->stage_index + 1, st->stage_count);
+    else if (st->stage[0]) snprintf(stage, sizeof stage, " %s", st->stage);
+    if (width < 1) width = 1;
+    if (width > (int)sizeof bar - 1) width = (int)sizeof bar - 1;
+    int filled = (int)(st->fraction * width + 0.5);
+    for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
+    bar[width] = 0;
+    snprintf(buf, (size_t)n, "%s:%s [%s] %3.0f%% %s, ETA %s", name, stage, bar, st->fraction * 100,
+             modex_job_format_seconds(st->elapsed, el, sizeof el),
+             st->eta < 0 ? "?" : modex_job_format_seconds(st->eta, eta, sizeof eta));
+    return buf;
+}
+
 static void draw_bar(const Job *j, const JobStatus *st, int cancelling) {
     struct winsize ws;
     int cols = ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
-    char line[512], el[24], eta[24], stage[96] = "";
-    if (st->stage[0] && st->stage_count > 0)
-        snprintf(stage, sizeof stage, " %s %d/%d", st->stage, st->stage_index, st->stage_count);
-    else if (st->stage[0]) snprintf(stage, sizeof stage, " %s", st->stage);
-    int width = 24, filled = (int)(st->fraction * width + 0.5);
-    char bar[32];
-    for (int i = 0; i < width; i++) bar[i] = i < filled ? '#' : '.';
-    bar[width] = 0;
-    if (cancelling)
-        snprintf(line, sizeof line, "%s:%s [%s] cancelling...", j->name, stage, bar);
-    else
-        snprintf(line, sizeof line, "%s:%s [%s] %3.0f%% %s, ETA %s", j->name, stage, bar,
-                 st->fraction * 100, modex_job_format_seconds(st->elapsed, el, sizeof el),
-                 st->eta < 0 ? "?" : modex_job_format_seconds(st->eta, eta, sizeof eta));
+    char line[512];
+    modex_job_format_line(j->name, st, 24, line, sizeof line);
+    if (cancelling) snprintf(strrchr(line, ']') + 1, 16, " cancelling...");
     if (cols > 1 && (int)strlen(line) >= cols) line[cols - 1] = 0;
     fprintf(stderr, "\r\033[K%s", line);
     fflush(stderr);

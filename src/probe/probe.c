@@ -11,8 +11,6 @@
 #include <utf8proc.h>
 #include "modex/util.h"
 
-#define CSV_ROW_NOT_BEGUN 0 /* libcsv's parser state before a row's first byte (libcsv.c) */
-
 enum { COL_TEXT, COL_LABEL, COL_FUNCTION, COL_SUBFUNCTION, COL_SPAN, COL_ANSWER, COL_ID, NCOL };
 static const char *const col_names[NCOL] = {"text", "label", "function", "subfunction",
                                             "span", "answer", "id"};
@@ -20,9 +18,13 @@ static const char *const default_function = "default";
 
 // --- a small open-addressing index of ints keyed by a caller-computed hash ------------------
 
+typedef struct IndexSlot {
+    uint32_t hash;  /* low bits of the key's hash, checked before the (costlier) key compare */
+    int val;        /* -1 = empty */
+} IndexSlot;
+
 typedef struct Index {
-    int *val;       /* -1 = empty */
-    uint64_t *hash;
+    IndexSlot *slot; /* one array: a probe touches one cache line */
     size_t cap, n;
 } Index;
 
@@ -31,36 +33,36 @@ typedef int (*IndexEq)(const void *ctx, int val);
 static uint64_t fnv1a(const void *p, size_t n, uint64_t h) {
     const unsigned char *s = p;
     for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 1099511628211ull;
-    return h;
+    return h ^ (h >> 29); /* fold the well-mixed high bits into the ones the mask keeps */
 }
 #define FNV_SEED 14695981039346656037ull
 
 static void index_grow(Index *ix) {
     size_t cap = ix->cap ? ix->cap * 2 : 64;
-    int *val = modex_xmalloc(cap * sizeof *val);
-    uint64_t *hash = modex_xmalloc(cap * sizeof *hash);
-    for (size_t i = 0; i < cap; i++) val[i] = -1;
+    IndexSlot *slot = modex_xmalloc(cap * sizeof *slot);
+    for (size_t i = 0; i < cap; i++) slot[i].val = -1;
     for (size_t i = 0; i < ix->cap; i++) {
-        if (ix->val[i] < 0) continue;
-        size_t j = ix->hash[i] & (cap - 1);
-        while (val[j] >= 0) j = (j + 1) & (cap - 1);
-        val[j] = ix->val[i], hash[j] = ix->hash[i];
+        if (ix->slot[i].val < 0) continue;
+        size_t j = ix->slot[i].hash & (cap - 1);
+        while (slot[j].val >= 0) j = (j + 1) & (cap - 1);
+        slot[j] = ix->slot[i];
     }
-    free(ix->val), free(ix->hash);
-    ix->val = val, ix->hash = hash, ix->cap = cap;
+    free(ix->slot);
+    ix->slot = slot, ix->cap = cap;
 }
 
 /* Returns the stored value equal to the key, or stores `fresh` and returns -1. */
-static int index_get_or_put(Index *ix, uint64_t h, IndexEq eq, const void *ctx, int fresh) {
+static int index_get_or_put(Index *ix, uint64_t h64, IndexEq eq, const void *ctx, int fresh) {
     if ((ix->n + 1) * 2 > ix->cap) index_grow(ix);
+    uint32_t h = (uint32_t)h64;
     size_t j = h & (ix->cap - 1);
-    for (; ix->val[j] >= 0; j = (j + 1) & (ix->cap - 1))
-        if (ix->hash[j] == h && eq(ctx, ix->val[j])) return ix->val[j];
-    ix->val[j] = fresh, ix->hash[j] = h, ix->n++;
+    for (; ix->slot[j].val >= 0; j = (j + 1) & (ix->cap - 1))
+        if (ix->slot[j].hash == h && eq(ctx, ix->slot[j].val)) return ix->slot[j].val;
+    ix->slot[j].val = fresh, ix->slot[j].hash = h, ix->n++;
     return -1;
 }
 
-static void index_free(Index *ix) { free(ix->val), free(ix->hash); }
+static void index_free(Index *ix) { free(ix->slot); }
 
 // --- parser state ----------------------------------------------------------------------------
 
@@ -78,6 +80,7 @@ typedef struct Parser {
     Probe *p;
     struct csv_parser csv;
     size_t chunk_end, field_start;
+    size_t cur_off; long cur_line;   /* line_of's cursor */
     Field *f; int nf, fcap;          /* the record being read */
     int have_header, col[NCOL];      /* col[c] = field index of column c, or -1 */
     int header_fields, header_line;
@@ -88,21 +91,30 @@ typedef struct Parser {
     const char *key_s; size_t key_len; ProbeUnit key_unit; int key_row_unit, key_sub;
 } Parser;
 
+/* A line ends with \n, \r\n or a lone \r (old Mac files). */
+static int is_newline(const Parser *ps, size_t i) {
+    char c = ps->data[i];
+    return c == '\n' || (c == '\r' && (i + 1 >= ps->len || ps->data[i + 1] != '\n'));
+}
+
 /* 1-based line and character column of a byte offset (error path only: a linear scan). */
 static void locate(const Parser *ps, size_t off, long *line, long *col) {
     long l = 1, c = 1;
     for (size_t i = 0; i < off && i < ps->len; i++) {
         unsigned char b = (unsigned char)ps->data[i];
-        if (b == '\n') l++, c = 1;
+        if (is_newline(ps, i)) l++, c = 1;
+        else if (b == '\r') continue;
         else if ((b & 0xC0) != 0x80) c++;
     }
     *line = l, *col = c;
 }
 
-static long line_of(const Parser *ps, size_t off) {
-    long l, c;
-    locate(ps, off, &l, &c);
-    return l;
+/* Line of a byte offset. Rows arrive in file order, so a cursor makes the scans linear. */
+static long line_of(Parser *ps, size_t off) {
+    if (off < ps->cur_off) ps->cur_off = 0, ps->cur_line = 1;
+    for (size_t i = ps->cur_off; i < off && i < ps->len; i++) ps->cur_line += is_newline(ps, i);
+    ps->cur_off = off;
+    return ps->cur_line;
 }
 
 #define FAIL_AT(ps, off, ...)                                                     \
@@ -209,7 +221,7 @@ static int intern_function(Parser *ps, const char *name) {
 }
 
 /* Returns the sub-function's index, or -1 (error set) when the name is in another function. */
-static int intern_sub(Parser *ps, const char *name, int func, size_t off) {
+static int intern_sub(Parser *ps, const char *name, int func, size_t off, int line) {
     Probe *p = ps->p;
     for (int i = 0; i < p->n_subs; i++) {
         if (strcmp(p->subs[i].name, name) != 0) continue;
@@ -230,7 +242,7 @@ static int intern_sub(Parser *ps, const char *name, int func, size_t off) {
         ps->sub_first_line = modex_xrealloc(ps->sub_first_line, (size_t)ps->cap_subs * sizeof *ps->sub_first_line);
     }
     p->subs[p->n_subs] = (SubFunction){.name = modex_xstrdup(name), .function = func};
-    ps->sub_first_line[p->n_subs] = (int)line_of(ps, off);
+    ps->sub_first_line[p->n_subs] = line;
     return p->n_subs++;
 }
 
@@ -243,6 +255,11 @@ static void read_header(Parser *ps) {
     for (int i = 0; i < ps->nf; i++) {
         const char *h = trim(ps->f[i].s);
         char b[80];
+        if (!*h) {
+            FAIL_AT(ps, ps->f[i].off, "empty column name (expected one of text, label, function, "
+                    "subfunction, span, answer, id; is there a trailing comma?)");
+            return;
+        }
         int c = 0;
         while (c < NCOL && strcasecmp(h, col_names[c]) != 0) c++;
         if (c == NCOL) {
@@ -284,7 +301,7 @@ static void read_row(Parser *ps) {
     Field *span = col(ps, COL_SPAN), *answer = col(ps, COL_ANSWER), *id = col(ps, COL_ID);
 
     size_t k = 0;
-    while (k < text->len && is_blank((unsigned char)text->s[k])) k++;
+    while (k < text->len && (is_blank((unsigned char)text->s[k]) || text->s[k] == '\n' || text->s[k] == '\r')) k++;
     if (k == text->len) { FAIL_AT(ps, text->off, "empty text (expected the example's text)"); return; }
 
     const char *lab = trim(label->s);
@@ -310,7 +327,7 @@ static void read_row(Parser *ps) {
     }
 
     int fi = intern_function(ps, fname);
-    int si = intern_sub(ps, sname, fi, sub ? sub->off : fn ? fn->off : ps->f[0].off);
+    int si = intern_sub(ps, sname, fi, sub ? sub->off : fn ? fn->off : ps->f[0].off, line);
     if (si < 0) return;
     int ti = intern_text(ps, text->s, text->len);
     int ui = intern_unit(ps, ti, sb, se);
@@ -423,18 +440,20 @@ static void finish(Parser *ps) {
 
 int modex_probe_parse(Probe *p, const char *name, const char *data, size_t len, Error *err) {
     memset(p, 0, sizeof *p);
-    Parser ps = {.name = name ? name : "(probe)", .data = data, .len = len, .err = err, .p = p};
+    Parser ps = {.name = name ? name : "(probe)", .data = data, .len = len, .err = err, .p = p,
+                 .cur_line = 1};
     p->path = modex_xstrdup(ps.name);
     size_t pos = 0;
     if (len >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) pos = 3; /* byte-order mark */
     if (check_utf8(&ps, pos) == 0) {
         if (csv_init(&ps.csv, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL) != 0) abort();
         csv_set_space_func(&ps.csv, no_space);
+        const int row_not_begun = ps.csv.pstate; /* libcsv's state between rows, as after init */
         while (pos < len && !ps.failed) {
             size_t end = pos;
             while (end < len && data[end] != ',' && data[end] != '\n' && data[end] != '\r') end++;
             if (end < len) end++;
-            if (ps.csv.pstate == CSV_ROW_NOT_BEGUN) ps.field_start = pos;
+            if (ps.csv.pstate == row_not_begun) ps.field_start = pos; /* a row may start here */
             ps.chunk_end = end;
             size_t n = csv_parse(&ps.csv, data + pos, end - pos, on_field, on_row, &ps);
             if (ps.failed) break;
