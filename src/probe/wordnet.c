@@ -332,7 +332,7 @@ int modex_wordnet_load(Wordnet *wn, const char *dir, Error *err) {
     wn->dir = modex_xstrdup(dir);
     if (!modex_path_is_dir(dir)) {
         modex_error(err, dir, "no such folder (the WordNet database folder: apt-get install wordnet-base, or --wordnet-dir)");
-        return -1;
+        goto fail;
     }
     char name[32];
     size_t size;
@@ -367,12 +367,12 @@ int modex_wordnet_load(Wordnet *wn, const char *dir, Error *err) {
         if (load_text(dir, name, &d->index_path, &d->index_text, &size, err)) goto fail;
         IndexCtx ix = {.d = d, .pos = p};
         if (each_line(d->index_text, size, d->index_path, err, index_line, &ix)) goto fail;
-        qsort(d->lemmas, (size_t)d->nlemmas, sizeof *d->lemmas, cmp_lemma);
+        if (d->nlemmas) qsort(d->lemmas, (size_t)d->nlemmas, sizeof *d->lemmas, cmp_lemma);
         snprintf(name, sizeof name, "%s.exc", POS_NAME[p]);
         if (load_text(dir, name, &d->exc_path, &d->exc_text, &size, err)) goto fail;
         ExcCtx ex = {.d = d};
         if (each_line(d->exc_text, size, d->exc_path, err, exc_line, &ex)) goto fail;
-        qsort(d->exc, (size_t)d->nexc, sizeof *d->exc, cmp_exc);
+        if (d->nexc) qsort(d->exc, (size_t)d->nexc, sizeof *d->exc, cmp_exc);
     }
     return 0;
 fail:
@@ -396,6 +396,7 @@ void modex_wordnet_free(Wordnet *wn) {
 const WordnetLemma *modex_wordnet_lemma(const Wordnet *wn, WordnetPos pos, const char *lemma) {
     const WordnetPosData *d = &wn->pos[pos];
     WordnetLemma key = {.lemma = lemma};
+    if (!d->nlemmas) return NULL;
     return bsearch(&key, d->lemmas, (size_t)d->nlemmas, sizeof *d->lemmas, cmp_lemma);
 }
 

@@ -439,19 +439,19 @@ static void knowledge_relation(const Wordnet *wn, const Relation *rel, const Wor
     int npool = 0;
     for (int i = 0; i < np; i++)
         pool[npool++] = (PoolEntry){pairs[i].object, d->synsets[pairs[i].osyn].lexfile, pairs[i].osyn};
-    qsort(pool, (size_t)npool, sizeof *pool, cmp_pool);
+    if (npool) qsort(pool, (size_t)npool, sizeof *pool, cmp_pool);
     int w = 0;
     for (int i = 0; i < npool; i++)
         if (!w || pool[w - 1].lexfile != pool[i].lexfile || strcasecmp(pool[w - 1].word, pool[i].word) != 0)
             pool[w++] = pool[i];
     npool = w;
     /* One statement per subject word. */
-    qsort(pairs, (size_t)np, sizeof *pairs, cmp_pair_subject);
+    if (np) qsort(pairs, (size_t)np, sizeof *pairs, cmp_pair_subject);
     w = 0;
     for (int i = 0; i < np; i++)
         if (!w || strcasecmp(pairs[w - 1].subject, pairs[i].subject) != 0) pairs[w++] = pairs[i];
     np = w;
-    qsort(pairs, (size_t)np, sizeof *pairs, cmp_pair_order);
+    if (np) qsort(pairs, (size_t)np, sizeof *pairs, cmp_pair_order);
 
     int *idx = modex_xmalloc((size_t)(np ? np : 1) * sizeof *idx);
     for (int i = 0; i < np; i++) idx[i] = i;
