@@ -27,15 +27,18 @@ HDRS      := $(shell find include src tests -name '*.h')
 define variant
 $(1)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CFLAGS_BASE) $(2) -c $$< -o $$@
+	@echo "CC $$<"
+	@$$(CC) $$(CFLAGS_BASE) $(2) -c $$< -o $$@
 $(1)/libmodex.a: $$(patsubst %.c,$(1)/obj/%.o,$$(LIB_SRCS))
 	@rm -f $$@
-	ar rcs $$@ $$^
+	@ar rcs $$@ $$^
 $(1)/modex: $(1)/obj/$(MAIN_SRC:.c=.o) $(1)/libmodex.a
-	$$(CC) $(2) -Wl,--whole-archive $(1)/libmodex.a -Wl,--no-whole-archive $$< -o $$@ $$(LIBS)
+	@echo "LD $$@"
+	@$$(CC) $(2) -Wl,--whole-archive $(1)/libmodex.a -Wl,--no-whole-archive $$< -o $$@ $$(LIBS)
 $(1)/tests/%: $(1)/obj/tests/%.o $(1)/libmodex.a
 	@mkdir -p $$(dir $$@)
-	$$(CC) $(2) $$< -Wl,--whole-archive $(1)/libmodex.a -Wl,--no-whole-archive -o $$@ $$(LIBS)
+	@echo "LD $$@"
+	@$$(CC) $(2) $$< -Wl,--whole-archive $(1)/libmodex.a -Wl,--no-whole-archive -o $$@ $$(LIBS)
 $(1)/all: $(1)/modex $$(patsubst tests/%.c,$(1)/tests/%,$$(TEST_SRCS))
 endef
 

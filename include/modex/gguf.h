@@ -32,6 +32,8 @@ typedef struct Gguf {
     int n_tensors;
     TensorView *t;      /* shape in PyTorch order (ggml ne[] reversed); names are copies */
     int *ggml_type;     /* per tensor: the raw ggml type id */
+    uint64_t data_start; /* file offset of the data section (aligned) */
+    int *by_name;       /* tensor indices sorted by name (for modex_gguf_find) */
 } Gguf;
 
 int  modex_gguf_open(Gguf *g, const char *path, Error *err);
@@ -49,5 +51,12 @@ int     modex_gguf_arr_strs(const Gguf *g, const GgufKV *kv, GgufStr **out); /* 
 double  modex_gguf_arr_num(const GgufKV *kv, uint64_t i); /* numeric arrays */
 
 const TensorView *modex_gguf_find(const Gguf *g, const char *name);
+
+/* ggml tensor type ids: name ("Q4_K"; "?" if unknown) and bytes per block of *block elements
+ * (-1 if unknown). Tensors of types other than F32/F16/BF16/Q8_0/F64/I* get DT_OTHER. */
+const char *modex_gguf_type_name(int ggml_type);
+int         modex_gguf_type_size(int ggml_type, int *block);
+/* Metadata value type name ("u32", "string", ...). */
+const char *modex_gguf_kv_type_name(int type);
 
 #endif
