@@ -114,8 +114,8 @@ void modex_wordnet_probe_free(WordnetProbe *p);
 /* "wordnet: ..." summary lines (sub-functions, rows, examples per class). */
 void modex_wordnet_probe_summary(const WordnetProbe *p, FILE *f);
 
-/* Bench row: seconds to load WordNet and build the default set (in memory). Prints
- * "wordnet_probes  SECONDS  ROWS" or a skip line when WordNet is not installed. */
+/* `modex bench` row (registered as "wordnet"): seconds to load WordNet and build the default
+ * set in memory, next to the time to read the same files; a skip row without WordNet. */
 int modex_bench_wordnet(FILE *out);
 
 #endif
