@@ -45,6 +45,7 @@ endef
 ASAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 $(eval $(call variant,$(BUILD),$(OPT)))
 $(eval $(call variant,$(BUILD)/asan,-O1 $(ASAN)))
+$(eval $(call variant,$(BUILD)/tsan,-O1 -fsanitize=thread))
 
 .PHONY: all deps run check test test-asan bench install clean sample fuzz check-tsan
 .SECONDARY:
@@ -74,6 +75,11 @@ test: deps
 test-asan: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/asan/all
 	MODEX_BUILD=$(BUILD)/asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run_all.sh
+
+# The job queue under ThreadSanitizer (setarch -R: TSan needs the non-randomised layout).
+check-tsan: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/tsan/tests/test_job
+	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 setarch $$(uname -m) -R $(BUILD)/tsan/tests/test_job
 
 check: deps
 	@$(MAKE) --no-print-directory test
