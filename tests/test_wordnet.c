@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <csv.h>
+#include "modex/probe.h"
 #include "modex/util.h"
 #include "modex/wordnet.h"
 
@@ -467,12 +468,13 @@ static void test_knowledge(void **state) {
         assert_string_equal(r->function, "knowledge");
         assert_string_equal(r->subfunction, want[i].rel);
         assert_int_equal(r->label, 1);
-        assert_string_equal(r->answer, want[i].answer);
+        assert_string_equal(r->answer + 1, want[i].answer);
+        assert_int_equal(r->answer[0], ' '); /* the continuation of the text before the span */
         assert_string_equal(r->span, want[i].answer);
         const WordnetRow *f = r + 1;
         assert_int_equal(f->label, 0);
         assert_string_equal(f->subfunction, want[i].rel);
-        assert_string_equal(f->answer, want[i].answer);
+        assert_string_equal(f->answer, r->answer);
         if (want[i].wrong) assert_string_equal(f->text, want[i].wrong);
     }
     /* Hot's wrong partner: never cold, nor frigid (similar to cold), nor hot itself. */
@@ -575,6 +577,40 @@ static void test_file(void **state) {
         assert_string_equal(parsed.cells[i + 1][4], p.rows[i].span);
         assert_string_equal(parsed.cells[i + 1][6], p.rows[i].id);
     }
+    /* The probe reader takes it: same rows, sub-functions, classes, and each span found at
+     * the place the builder meant (the word in the example; the statement's last word). */
+    Probe pr;
+    if (modex_probe_load(&pr, a, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(pr.n_rows, p.nrows);
+    assert_int_equal(pr.n_subs, p.subfunctions[0] + p.subfunctions[1]);
+    assert_int_equal(pr.n_funcs, 2);
+    assert_string_equal(pr.funcs[0], "semantic");
+    assert_string_equal(pr.funcs[1], "knowledge");
+    int pos = 0, neg = 0;
+    for (int i = 0; i < pr.n_subs; i++) { pos += pr.subs[i].n_pos; neg += pr.subs[i].n_neg; }
+    assert_int_equal(pos, p.positives[0] + p.positives[1]);
+    assert_int_equal(neg, p.negatives[0] + p.negatives[1]);
+    for (int i = 0; i < p.nrows; i++) {
+        const WordnetRow *r = &p.rows[i];
+        const ProbeUnit *u = &pr.units[pr.rows[i].unit];
+        assert_string_equal(pr.texts[u->text], r->text);
+        assert_string_equal(pr.subs[pr.rows[i].sub].name, r->subfunction);
+        assert_int_equal(pr.rows[i].label, r->label);
+        long at;
+        if (!strcmp(r->function, "semantic")) {
+            size_t len;
+            char lemma[64];
+            snprintf(lemma, sizeof lemma, "%.*s", (int)(strchr(r->subfunction, '.') - r->subfunction), r->subfunction);
+            WordnetPos wp = strstr(r->subfunction, ".v.") ? WN_VERB : WN_NOUN;
+            at = modex_wordnet_find(&wn, wp, r->text, lemma, &len) - r->text;
+            assert_int_equal(u->span_end - u->span_begin, len);
+        } else {
+            at = (long)(strlen(r->text) - strlen(r->span) - 1);
+            assert_string_equal(pr.rows[i].answer, r->answer);
+        }
+        assert_int_equal(u->span_begin, at);
+    }
+    modex_probe_free(&pr);
     /* Deterministic: the same seed, from a fresh load, gives the same bytes. */
     modex_wordnet_probe_free(&p);
     modex_wordnet_free(&wn);
@@ -588,6 +624,24 @@ static void test_file(void **state) {
     modex_wordnet_probe_free(&p);
     modex_wordnet_free(&wn);
     free(a); free(b);
+}
+
+/* The committed probe set loads through the probe reader (tests run in the repo root). */
+static void test_asset(void **state) {
+    (void)state;
+    Probe pr;
+    Error err = {{0}};
+    if (modex_probe_load(&pr, "assets/probes/wordnet.csv", &err)) fail_msg("%s", err.msg);
+    assert_int_equal(pr.n_funcs, 2);
+    assert_true(pr.n_rows > 2000 && pr.has_span && pr.has_answer);
+    int know = 0;
+    for (int i = 0; i < pr.n_subs; i++) {
+        const SubFunction *s = &pr.subs[i];
+        assert_true(s->n_pos > 0 && s->n_neg > 0);
+        if (!strcmp(pr.funcs[s->function], "knowledge")) { know++; assert_int_equal(s->n_pos, s->n_neg); }
+    }
+    assert_int_equal(know, 8);
+    modex_probe_free(&pr);
 }
 
 // --- errors -------------------------------------------------------------------------------
@@ -665,7 +719,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load),      cmocka_unit_test(test_morphology),
         cmocka_unit_test(test_semantic),  cmocka_unit_test(test_knowledge),
-        cmocka_unit_test(test_file),      cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_file),      cmocka_unit_test(test_asset),
+        cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

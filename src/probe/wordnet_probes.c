@@ -71,6 +71,12 @@ static char *render(const char *w) {
     for (char *p = s; *p; p++) if (*p == '_') *p = ' ';
     return s;
 }
+/* The true continuation of the text before the span: " dog". */
+static char *answer(const char *w) {
+    char *r = render(w), *a = xfmt(" %s", r);
+    free(r);
+    return a;
+}
 static int has_substring_ci(const char *hay, const char *needle) {
     size_t n = strlen(needle);
     for (; *hay; hay++) if (strncasecmp(hay, needle, n) == 0) return 1;
@@ -118,7 +124,8 @@ static int sense_examples(const Wordnet *wn, WordnetPos pos, const char *lemma, 
         for (int k = 0; k < n; k++) dup |= strcmp(out[k].text, text) == 0;
         size_t len;
         const char *span = dup ? NULL : modex_wordnet_find(wn, pos, text, lemma, &len);
-        if (!span) continue;
+        /* Readers locate a span by its first occurrence ("bank" in "banker ... bank"). */
+        if (!span || memmem(text, strlen(text), span, len) != span) continue;
         out[n++] = (SenseEx){text, span, len, si, e + 1};
     }
     return n;
@@ -415,6 +422,16 @@ static char *statement(int template, const char *subj, const char *obj) {
     return t;
 }
 
+/* The partner must be the statement's last word and its span's first occurrence (a reader
+ * finds a span by its first occurrence: "art" would match inside "part of"). */
+static int statement_ok(int template, const char *subj, const char *obj) {
+    char *t = statement(template, subj, obj), *o = render(obj);
+    const char *at = strstr(t, o);
+    int ok = at && at == t + strlen(t) - strlen(o) - 1;
+    free(t); free(o);
+    return ok;
+}
+
 static void knowledge_relation(const Wordnet *wn, const Relation *rel, const WordnetOptions *o,
                                Reach *reach, WordnetProbe *p, int *cap) {
     const WordnetPosData *d = &wn->pos[rel->pos];
@@ -431,6 +448,7 @@ static void knowledge_relation(const Wordnet *wn, const Relation *rel, const Wor
             const char *obj = d->words[t->words + (ptr->target ? ptr->target - 1 : 0)];
             if (!word_ok(subj, rel->subject_case) || !word_ok(obj, rel->object_case)) continue;
             if (has_substring_ci(subj, obj) || has_substring_ci(obj, subj)) continue;
+            if (!statement_ok(rel->template, subj, obj)) continue;
             if (np >= pcap) { pcap = pcap ? pcap * 2 : 1024; pairs = modex_xrealloc(pairs, (size_t)pcap * sizeof *pairs); }
             pairs[np++] = (Pair){order++, subj, obj, si, ptr->synset};
         }
@@ -473,7 +491,8 @@ static void knowledge_relation(const Wordnet *wn, const Relation *rel, const Wor
                                             : (int)rng_below(&rng, (uint32_t)npool);
             const char *cw = pool[k].word;
             if (strcasecmp(cw, pr->object) == 0 || has_substring_ci(cw, pr->subject) ||
-                has_substring_ci(pr->subject, cw) || reach_names(wn, reach, cw))
+                has_substring_ci(pr->subject, cw) || reach_names(wn, reach, cw) ||
+                !statement_ok(rel->template, pr->subject, cw))
                 continue;
             wrong[idx[i]] = k;
         }
@@ -487,10 +506,10 @@ static void knowledge_relation(const Wordnet *wn, const Relation *rel, const Wor
         char c = POS_CHAR[rel->pos];
         unsigned so = d->synsets[pr->ssyn].offset;
         add_row(p, cap, 1, statement(rel->template, pr->subject, pr->object), modex_xstrdup(rel->name), 1,
-                render(pr->object), render(pr->object),
+                render(pr->object), answer(pr->object),
                 xfmt("wn:%s:%c%08u:%c%08u", rel->name, c, so, c, (unsigned)d->synsets[pr->osyn].offset));
         add_row(p, cap, 1, statement(rel->template, pr->subject, pe->word), modex_xstrdup(rel->name), 0,
-                render(pe->word), render(pr->object),
+                render(pe->word), answer(pr->object),
                 xfmt("wn:%s:%c%08u:%c%08u", rel->name, c, so, c, (unsigned)d->synsets[pe->synset].offset));
     }
     free(wrong); free(idx); free(pool); free(pairs);
