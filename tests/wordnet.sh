@@ -62,10 +62,9 @@ check "--force overwrites" test "$(grep -c ',knowledge,' "$T/wordnet.csv")" = 48
 "$MODEX" probes wordnet -o "$T/bank.csv" --words bank --pos noun --pairs 0 --max-subfunctions 100 --min-examples 1 2>/dev/null
 check "--words bank: only bank's noun senses" test -z "$(cut -d, -f3 <"$T/bank.csv" | tail -n +2 | grep -v '^bank\.n\.')"
 check "--words bank: several sense pairs" test "$(cut -d, -f3 <"$T/bank.csv" | tail -n +2 | sort -u | wc -l)" -ge 3
-"$MODEX" probes wordnet -o "$T/s7a.csv" --seed 7 2>/dev/null
-"$MODEX" probes wordnet -o "$T/s7b.csv" --seed 7 2>/dev/null
-check "same seed, same bytes" cmp -s "$T/s7a.csv" "$T/s7b.csv"
-check "another seed, another sample" not cmp -s "$T/s7a.csv" "$T/wordnet.csv"
+# (The same seed giving the same bytes is the byte-for-byte rebuild above.)
+"$MODEX" probes wordnet -o "$T/s7.csv" --seed 7 2>/dev/null
+check "another seed, another sample" not cmp -s "$T/s7.csv" "$T/keep.csv"
 
 # A malformed database file: one line with its place, exit 2, no output.
 mkdir "$T/wn"
