@@ -131,7 +131,7 @@ static void test_kmeans_small_exact(void **state) {
             for (int e = 0; e < E; e++) assert_int_equal(cnt[e], n / E);
             assert_float_equal(obj, modex_kmeans_objective(keys, n, dim, C, as), 1e-9);
             /* exact balanced assignment from the same centres (squared distances, computed here) */
-            double *cost = malloc(sizeof *cost * n * E);
+            double *cost = malloc(sizeof *cost * (size_t)(n > 0 ? n : 1) * (size_t)(E > 0 ? E : 1));
             for (int i = 0; i < n; i++) {
                 double nn = 0;
                 for (int d = 0; d < dim; d++) nn += (double)keys[i * dim + d] * keys[i * dim + d];
