@@ -710,6 +710,16 @@ static void test_errors(void **state) {
     load_with("index.noun", HEADER_LINES + 2, "bank n 1 0 1 0 00000007  \n", "is not in data.noun");
     load_with("index.noun", HEADER_LINES + 1, "animal n 1 0 1 0\n", "line ends before the synset_offset");
     load_with("verb.exc", 2, "ran\n", "exception");
+    /* An index with no lemma lines (only its license header). */
+    char *adv = modex_path_join(dir, "index.adv");
+    size_t n;
+    char *orig = modex_read_text(adv, &n, &err);
+    write_file("index.adv", HEADER);
+    assert_int_equal(modex_wordnet_load(&wn, dir, &err), -1);
+    snprintf(want, sizeof want, "%s: no lemmas", adv);
+    assert_int_equal(strncmp(err.msg, want, strlen(want)), 0);
+    write_file("index.adv", orig);
+    free(orig); free(adv);
     /* Restored: it loads again. */
     assert_int_equal(modex_wordnet_load(&wn, dir, &err), 0);
     modex_wordnet_free(&wn);

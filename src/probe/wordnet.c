@@ -367,7 +367,8 @@ int modex_wordnet_load(Wordnet *wn, const char *dir, Error *err) {
         if (load_text(dir, name, &d->index_path, &d->index_text, &size, err)) goto fail;
         IndexCtx ix = {.d = d, .pos = p};
         if (each_line(d->index_text, size, d->index_path, err, index_line, &ix)) goto fail;
-        if (d->nlemmas) qsort(d->lemmas, (size_t)d->nlemmas, sizeof *d->lemmas, cmp_lemma);
+        if (!d->nlemmas) { modex_error(err, d->index_path, "no lemmas (a WordNet index file)"); goto fail; }
+        qsort(d->lemmas, (size_t)d->nlemmas, sizeof *d->lemmas, cmp_lemma);
         snprintf(name, sizeof name, "%s.exc", POS_NAME[p]);
         if (load_text(dir, name, &d->exc_path, &d->exc_text, &size, err)) goto fail;
         ExcCtx ex = {.d = d};
