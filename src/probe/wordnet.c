@@ -63,19 +63,23 @@ static int bad(Cursor *c, const char *what, const char *tok, size_t n, const cha
 }
 
 /* A fixed-width (width > 0) or free-width decimal or hex number field. */
-static int number(Cursor *c, const char *what, int width, int base, long *out) {
-    size_t n;
-    char *t = field(c, &n);
+static int bad_number(Cursor *c, const char *what, int width, int base, const char *t, size_t n) {
     char expected[48];
     if (width) snprintf(expected, sizeof expected, "%d %s digit%s", width,
                         base == 16 ? "hex" : "decimal", width > 1 ? "s" : "");
     else snprintf(expected, sizeof expected, "a decimal number");
-    if (!t || (width && n != (size_t)width) || n > 9) return bad(c, what, t, n, expected);
+    return bad(c, what, t, n, expected);
+}
+
+static int number(Cursor *c, const char *what, int width, int base, long *out) {
+    size_t n;
+    char *t = field(c, &n);
+    if (!t || (width && n != (size_t)width) || n > 9) return bad_number(c, what, width, base, t, n);
     long v = 0;
     for (size_t i = 0; i < n; i++) {
         int ch = (unsigned char)t[i];
         int d = isdigit(ch) ? ch - '0' : (base == 16 && isxdigit(ch)) ? tolower(ch) - 'a' + 10 : -1;
-        if (d < 0) return bad(c, what, t, n, expected);
+        if (d < 0) return bad_number(c, what, width, base, t, n);
         v = v * base + d;
     }
     *out = v;
