@@ -1,6 +1,7 @@
 /* bench_formats.c — `modex bench` rows of the formats module: conversion of stored tensors to
  * float32 against a plain memcpy of the result size, and the checked opening of a GGUF file
  * (a 32000-token vocabulary, 256 tensors) against one read pass over its metadata bytes. */
+#include "modex/bench.h"
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -115,3 +116,4 @@ int modex_bench_formats(FILE *out) {
     free(dst);
     return rc;
 }
+MODEX_BENCH(formats, modex_bench_formats)

@@ -1,6 +1,7 @@
 /* bench_archs.c — forward speed per model family at realistic shapes (random weights built in
  * memory): tokens/s and GFLOP/s for a batch of 4 sequences × 128 tokens, next to cblas_sgemm's
  * GFLOP/s on the same matrix shapes measured in the same run (the ceiling for the projections). */
+#include "modex/bench.h"
 #include "modex/forward.h"
 #include "modex/model.h"
 #include "modex/util.h"
@@ -195,3 +196,4 @@ int modex_bench_archs(FILE *out) {
     rc |= bench_one(out, "mixtral-small", &moe, QKV_SEPARATE, 0, 1);
     return rc;
 }
+MODEX_BENCH(archs, modex_bench_archs)

@@ -1,5 +1,6 @@
 /* bench.c — timing rows for `modex bench`: predictivity at T5-base scale and balanced k-means
  * at MoEfication's default split, on synthetic data (seeded). */
+#include "modex/bench.h"
 #include "modex/experts.h"
 #include "modex/parallel.h"
 #include "modex/rng.h"
@@ -132,3 +133,4 @@ int modex_bench_stats(FILE *out) {
     free(h); free(A); free(assign);
     return rc ? rc : rc2;
 }
+MODEX_BENCH(stats, modex_bench_stats)
