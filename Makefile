@@ -76,10 +76,14 @@ test-asan: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/asan/all
 	MODEX_BUILD=$(BUILD)/asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run_all.sh
 
-# The job queue under ThreadSanitizer (setarch -R: TSan needs the non-randomised layout).
+# The job queue and the analysis job under ThreadSanitizer (setarch -R: TSan needs the
+# non-randomised layout; OpenBLAS's own threads are not instrumented: one BLAS thread).
+TSAN_TESTS := test_job test_tsan_analysis
 check-tsan: deps
-	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/tsan/tests/test_job
-	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 setarch $$(uname -m) -R $(BUILD)/tsan/tests/test_job
+	@$(MAKE) --no-print-directory -j$(JOBS) $(patsubst %,$(BUILD)/tsan/tests/%,$(TSAN_TESTS))
+	@for t in $(TSAN_TESTS); do echo "tsan: $$t"; \
+	  OPENBLAS_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	    setarch $$(uname -m) -R $(BUILD)/tsan/tests/$$t || exit 1; done
 
 check: deps
 	@$(MAKE) --no-print-directory test
