@@ -2,6 +2,7 @@
 #include "modex/model.h"
 #include "modex/util.h"
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,10 +39,18 @@ static int in_list(const char *const *list, const char *s) {
 
 // --- config.json helpers ----------------------------------------------------------------
 
+/* Every integer of a config is an int: larger values are clamped to the int range (they then
+ * fail the shape checks) instead of wrapping or overflowing the conversion. */
 long modex_cfg_int(void *root, const char *key, long def) {
     json_t *v = json_object_get(root, key);
-    if (json_is_integer(v)) return (long)json_integer_value(v);
-    if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v))) return (long)json_real_value(v);
+    if (json_is_integer(v)) {
+        json_int_t i = json_integer_value(v);
+        return i > INT_MAX ? INT_MAX : i < INT_MIN ? INT_MIN : (long)i;
+    }
+    if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v))) {
+        double d = json_real_value(v);
+        return d > INT_MAX ? INT_MAX : d < INT_MIN ? INT_MIN : (long)d;
+    }
     return def;
 }
 double modex_cfg_num(void *root, const char *key, double def) {
