@@ -57,7 +57,8 @@ size_t modex_map_copy_max(void);
 size_t modex_mem_available(void);
 /* 0 if need fits, else -1 and "FILE: WHAT needs X MiB but only Y MiB ... (HINT)". */
 int    modex_mem_check(size_t need, const char *file, const char *what, const char *hint, Error *err);
-/* For util.c: the registries the handlers read. */
+/* Names the handlers remove: temp files (util.c) and folders made for an output (removed
+ * only if empty). The string must stay valid until unregistered. */
 void   modex_tmp_register(char *path);
 void   modex_tmp_unregister(const char *path);
 void   modex_map_register(const uint8_t *data, size_t size, const char *path);

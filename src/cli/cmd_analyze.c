@@ -133,11 +133,15 @@ static int cmd_analyze(int argc, char **argv) {
         modex_snapshot_release(s);
         goto out;
     }
-    if (modex_analysis_write(as->a, out, force, &err)) {
+    char *made = out_exists ? NULL : modex_xstrdup(out); /* a signal now removes it if still empty */
+    if (made) modex_tmp_register(made);
+    int wrc = modex_analysis_write(as->a, out, force, &err);
+    if (wrc) {
         modex_error_print(&err);
-        if (!out_exists) rmdir(out); /* made for this run: leave nothing */
+        if (made) rmdir(out); /* made for this run: leave nothing */
     }
-    else {
+    if (made) { modex_tmp_unregister(made); free(made); }
+    if (!wrc) {
         rc = 0;
         fprintf(stderr, "modex: wrote 6 files to %s (%d tokens, %.1f s)\n", out, as->a->n_tokens, as->a->seconds);
     }

@@ -30,11 +30,13 @@ void modex_tmp_unregister(const char *path) {
         if (atomic_load(&tmp_live[i]) == path) atomic_store(&tmp_live[i], NULL);
 }
 
+/* Files first, then folders (registered folders made for the output: removed if empty). */
 static void remove_temps(void) {
-    for (int i = 0; i < N_TMP; i++) {
-        char *p = atomic_load(&tmp_live[i]);
-        if (p) unlink(p); /* async-signal-safe */
-    }
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < N_TMP; i++) {
+            char *p = atomic_load(&tmp_live[i]);
+            if (p) (void)(pass ? rmdir(p) : unlink(p)); /* async-signal-safe */
+        }
 }
 
 /* Removes the temp files, then dies of the signal itself (the shell sees 128+n). */
