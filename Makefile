@@ -46,8 +46,10 @@ ASAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recov
 $(eval $(call variant,$(BUILD),$(OPT)))
 $(eval $(call variant,$(BUILD)/asan,-O1 $(ASAN)))
 $(eval $(call variant,$(BUILD)/tsan,-O1 -fsanitize=thread))
+# For valgrind, which cannot decode the AVX-512 of -march=native: plain x86-64, -O1.
+$(eval $(call variant,$(BUILD)/vg,-O1))
 
-.PHONY: all deps run check test test-asan bench install clean sample fuzz check-tsan fuzz-smoke
+.PHONY: all deps run check test test-asan bench install clean sample fuzz check-tsan memcheck fuzz-smoke
 .SECONDARY:
 
 all: $(BUILD)/all
@@ -84,6 +86,11 @@ check-tsan: deps
 	@for t in $(TSAN_TESTS); do echo "tsan: $$t"; \
 	  OPENBLAS_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	    setarch $$(uname -m) -R $(BUILD)/tsan/tests/$$t || exit 1; done
+
+# valgrind memcheck of the CLI paths on the fixtures (tests/hardening/memcheck.sh).
+memcheck: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/vg/modex
+	MODEX=$(BUILD)/vg/modex FIXTURES=$(FIXTURES_DIR) tests/hardening/memcheck.sh
 
 check: deps
 	@$(MAKE) --no-print-directory test
