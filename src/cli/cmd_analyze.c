@@ -111,10 +111,6 @@ static int cmd_analyze(int argc, char **argv) {
     size_t bytes = modex_analysis_store_bytes(m, &probe, &o);
     fprintf(stderr, "modex: %d texts, %d units, %d sub-functions; activation store %.1f MiB\n", probe.n_texts, probe.n_units, probe.n_subs,
             (double)bytes / 1048576.0);
-    if (modex_mem_check(bytes, probe_path, "the activation store", "fewer layers with --layers, or fewer probe rows", &err)) {
-        modex_error_print(&err);
-        goto out;
-    }
     q = modex_jobs_new();
     j = modex_analysis_submit(q, m, t, &probe, &o);
     JobState st = modex_job_run_cli(q, j);
