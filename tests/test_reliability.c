@@ -128,6 +128,40 @@ static void test_sigterm_removes_temp(void **state) {
     free(p);
 }
 
+/* A handler installed before (ncurses' terminal restore) runs after the temp files go. */
+static const char *chained_mark;
+static void previous_handler(int sig) {
+    FILE *f = fopen(chained_mark, "w");
+    if (f) { fprintf(f, "%d", sig); fclose(f); }
+    _exit(7);
+}
+
+static void child_term_chained(const char *path) {
+    signal(SIGTERM, previous_handler);
+    modex_signals_install();
+    OutFile o;
+    if (modex_out_open(&o, path, 0, NULL)) _exit(98);
+    fputs("half a file", o.f);
+    fflush(o.f);
+    raise(SIGTERM);
+    _exit(0);
+}
+
+static void test_sigterm_chains_previous_handler(void **state) {
+    (void)state;
+    char *p = modex_path_join(dir, "out2.csv"), buf[256];
+    char *mark = modex_path_join(dir, "mark");
+    chained_mark = mark;
+    int before = count_entries();
+    int st = in_child(child_term_chained, p, buf, sizeof buf);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 7);
+    assert_true(modex_file_exists(mark));
+    assert_false(modex_file_exists(p));
+    assert_int_equal(count_entries(), before + 1); /* the mark only: no out2.csv.XXXXXX */
+    free(p); free(mark);
+}
+
 static void child_mem_limit(const char *arg) {
     (void)arg;
     struct rlimit rl;
@@ -162,6 +196,7 @@ int main(void) {
         cmocka_unit_test(test_sigbus_names_file),
         cmocka_unit_test(test_small_file_is_copied),
         cmocka_unit_test(test_sigterm_removes_temp),
+        cmocka_unit_test(test_sigterm_chains_previous_handler),
         cmocka_unit_test(test_memory_check),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
