@@ -29,6 +29,8 @@ int  modex_bpe_train(BpeTokenizer *tok, const char *text, size_t len, int vocab_
 void modex_bpe_free(BpeTokenizer *tok);
 /* Writes a Hugging Face tokenizer.json (BPE, ByteLevel pre-tokenizer and decoder). */
 int  modex_bpe_save_json(const BpeTokenizer *tok, const char *path, int force, Error *err);
+/* Reads a byte-level BPE tokenizer.json back (merges as "a b" strings or [a, b] pairs). */
+int  modex_bpe_load_json(BpeTokenizer *tok, const char *path, Error *err);
 /* Encodes text (no special tokens added); returns the number of ids, or -1. *ids malloc'd. */
 long modex_bpe_encode(const BpeTokenizer *tok, const char *text, size_t len, int32_t **ids,
                       Error *err);
