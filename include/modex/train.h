@@ -35,6 +35,34 @@ int  modex_bpe_load_json(BpeTokenizer *tok, const char *path, Error *err);
 long modex_bpe_encode(const BpeTokenizer *tok, const char *text, size_t len, int32_t **ids,
                       Error *err);
 
+// --- GPT-2 (ReLU FFN) model maths ----------------------------------------------------------
+typedef struct Gpt2Dims { int V, maxT, L, C, NH, F; } Gpt2Dims; /* vocab, n_positions, layers,
+                                                                   d_model, heads, d_ff */
+/* Parameter tensors, stacked over layers, Conv1D weights [in, out] as Hugging Face stores them. */
+enum { P_WTE, P_WPE, P_LN1W, P_LN1B, P_QKVW, P_QKVB, P_ATTPW, P_ATTPB, P_LN2W, P_LN2B,
+       P_FCW, P_FCB, P_FCPW, P_FCPB, P_LNFW, P_LNFB, N_PARAM };
+/* off[i] = first element of tensor i in the flat parameter array; off[N_PARAM] = total. */
+void   modex_gpt2_offsets(const Gpt2Dims *d, size_t off[N_PARAM + 1]);
+const char *modex_gpt2_param_name(int i);  /* e.g. "attn.c_attn.weight" */
+/* GPT-2 initialisation: N(0, 0.02), residual projections N(0, 0.02/sqrt(2L)), norms 1, biases 0. */
+void   modex_gpt2_init(const Gpt2Dims *d, float *params, uint64_t seed);
+/* Mean next-token cross-entropy of inputs/targets (B, T); grads (may be NULL) get its gradient.
+ * The double version exists for finite-difference checks. */
+double modex_gpt2_loss_grad_f32(const Gpt2Dims *d, const float *params, const int32_t *inputs,
+                                const int32_t *targets, int B, int T, float *grads);
+double modex_gpt2_loss_grad_f64(const Gpt2Dims *d, const double *params, const int32_t *inputs,
+                                const int32_t *targets, int B, int T, double *grads);
+/* Logits (T, V) of one sequence (out may be NULL); ffn (may be NULL) gets the FFN hidden
+ * activations after ReLU, the input of mlp.c_proj, (L, T, F). */
+void   modex_gpt2_logits_f32(const Gpt2Dims *d, const float *params, const int32_t *ids, int T,
+                             float *out, float *ffn);
+/* A Hugging Face folder: config.json + model.safetensors (F32, or BF16 when bf16) [+ tokenizer.json
+ * copied from tokenizer_json when not NULL]. The folder is created if missing. */
+int    modex_gpt2_save(const char *dir, const Gpt2Dims *d, const float *params, int bf16,
+                       const char *tokenizer_json, int force, Error *err);
+/* Reads a folder written by modex_gpt2_save (or transformers' GPT-2 with tied embeddings). */
+int    modex_gpt2_load(const char *dir, Gpt2Dims *d, float **params, Error *err);
+
 // --- GPT-2 trainer --------------------------------------------------------------------
 typedef struct TrainOptions {
     const char *corpus, *out_dir;

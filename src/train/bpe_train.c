@@ -9,6 +9,7 @@
 #include <string.h>
 #include "modex/train.h"
 #include "modex/util.h"
+#include "train_internal.h"
 
 static const char *gpt2_pattern =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
@@ -119,36 +120,48 @@ static void pmap_free(PMap *m) { free(m->k); free(m->v); memset(m, 0, sizeof *m)
 // --- pre-tokenizer ---------------------------------------------------------------------------
 typedef int (*PieceFn)(void *ctx, const char *s, size_t n);
 
-/* Calls fn on every regex piece of text; invalid UTF-8 is an error at its byte offset. */
-static int pretokenize(const char *text, size_t len, const char *name, PieceFn fn, void *ctx,
-                       Error *err) {
+typedef struct Re { pcre2_code *re; pcre2_match_data *md; } Re;
+static int re_open(Re *r, const char *name, Error *err) {
     int ec;
     PCRE2_SIZE eo;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)gpt2_pattern, PCRE2_ZERO_TERMINATED,
-                                   PCRE2_UTF | PCRE2_UCP, &ec, &eo, NULL);
-    if (!re) return modex_error(err, name, "internal: the GPT-2 pattern does not compile");
-    pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+    r->re = pcre2_compile((PCRE2_SPTR)gpt2_pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP,
+                          &ec, &eo, NULL);
+    if (!r->re) return modex_error(err, name, "internal: the GPT-2 pattern does not compile");
+    pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE);
+    r->md = pcre2_match_data_create_from_pattern(r->re, NULL);
+    return 0;
+}
+static void re_close(Re *r) { pcre2_match_data_free(r->md); pcre2_code_free(r->re); }
+
+/* Calls fn on every regex piece of text; invalid UTF-8 is an error at its byte offset (base
+ * is added: the offset of text in the file). */
+static int pieces(Re *r, const char *text, size_t len, size_t base, const char *name, PieceFn fn,
+                  void *ctx, Error *err) {
     size_t pos = 0;
-    int rc = 0;
     uint32_t opts = 0;
     while (pos < len) {
-        int m = pcre2_match(re, (PCRE2_SPTR)text, len, pos, opts, md, NULL);
+        int m = pcre2_match(r->re, (PCRE2_SPTR)text, len, pos, opts, r->md, NULL);
         opts = PCRE2_NO_UTF_CHECK; /* the whole subject was checked by the first call */
         if (m == PCRE2_ERROR_NOMATCH) break;
         if (m < 0) {
             long long at = m <= PCRE2_ERROR_UTF8_ERR1 && m >= PCRE2_ERROR_UTF8_ERR21
-                               ? (long long)pcre2_get_startchar(md) : (long long)pos;
-            rc = modex_error_at(err, name, at, "invalid UTF-8 (UTF-8 text)");
-            break;
+                               ? (long long)pcre2_get_startchar(r->md) : (long long)pos;
+            return modex_error_at(err, name, (long long)base + at, "invalid UTF-8 (UTF-8 text)");
         }
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r->md);
         if (ov[1] <= ov[0]) { pos = ov[0] + 1; continue; }
-        if (fn(ctx, text + ov[0], ov[1] - ov[0])) { rc = -1; break; }
+        if (fn(ctx, text + ov[0], ov[1] - ov[0])) return -1;
         pos = ov[1];
     }
-    pcre2_match_data_free(md);
-    pcre2_code_free(re);
+    return 0;
+}
+
+static int pretokenize(const char *text, size_t len, const char *name, PieceFn fn, void *ctx,
+                       Error *err) {
+    Re r;
+    if (re_open(&r, name, err)) return -1;
+    int rc = pieces(&r, text, len, 0, name, fn, ctx, err);
+    re_close(&r);
     return rc;
 }
 
@@ -307,20 +320,56 @@ static int enc_piece(void *ctx, const char *s, size_t n) {
     return 0;
 }
 
-long modex_bpe_encode(const BpeTokenizer *tok, const char *text, size_t len, int32_t **ids,
-                      Error *err) {
-    Enc e = {0};
-    e.tok = tok;
-    byte_ids(e.bid);
+static void enc_init(Enc *e, const BpeTokenizer *tok) {
+    memset(e, 0, sizeof *e);
+    e->tok = tok;
+    byte_ids(e->bid);
     /* in reverse, so that the lowest rank of a pair listed twice is the one kept */
     for (int i = tok->n_merges - 1; i >= 0; i--)
-        *pmap_slot(&e.rank, pkey(tok->merges[i][0], tok->merges[i][1]), 1) = i;
+        *pmap_slot(&e->rank, pkey(tok->merges[i][0], tok->merges[i][1]), 1) = i;
+}
+static void enc_done(Enc *e) {
+    pmap_free(&e->rank);
+    smap_free(&e->cache);
+    free(e->cids);
+}
+
+long modex_bpe_encode(const BpeTokenizer *tok, const char *text, size_t len, int32_t **ids,
+                      Error *err) {
+    Enc e;
+    enc_init(&e, tok);
     int rc = pretokenize(text, len, "<text>", enc_piece, &e, err);
-    pmap_free(&e.rank);
-    smap_free(&e.cache);
-    free(e.cids);
+    enc_done(&e);
     if (rc) { free(e.out); return -1; }
     *ids = e.out ? e.out : modex_xmalloc(4);
+    return (long)e.n;
+}
+
+long modex_bpe_encode_lines(const BpeTokenizer *tok, const char *text, size_t len, int32_t eos,
+                            int32_t **ids, long **starts, long *n_lines, Error *err) {
+    Enc e;
+    enc_init(&e, tok);
+    Re r;
+    if (re_open(&r, "<corpus>", err)) { enc_done(&e); return -1; }
+    long nl = 0, cap = 0, *st = NULL;
+    int rc = 0;
+    for (size_t a = 0; a < len && !rc;) {
+        const char *nlp = memchr(text + a, '\n', len - a);
+        size_t b = nlp ? (size_t)(nlp - text) : len;
+        if (b > a) { /* empty lines are skipped */
+            if (nl == cap) { cap = cap ? cap * 2 : 4096; st = modex_xrealloc(st, (size_t)cap * sizeof *st); }
+            st[nl++] = (long)e.n;
+            rc = pieces(&r, text + a, b - a, a, "<corpus>", enc_piece, &e, err);
+            enc_push(&e.out, &e.n, &e.cap, eos);
+        }
+        a = b + 1;
+    }
+    re_close(&r);
+    enc_done(&e);
+    if (rc) { free(e.out); free(st); return -1; }
+    *ids = e.out ? e.out : modex_xmalloc(4);
+    *starts = st ? st : modex_xmalloc(sizeof *st);
+    *n_lines = nl;
     return (long)e.n;
 }
 

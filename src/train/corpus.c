@@ -18,7 +18,7 @@
 #include <string.h>
 #include "modex/train.h"
 #include "modex/util.h"
-#include "train_rng.h"
+#include "train_internal.h"
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 typedef struct List { const char *const *v; int n; } List;
