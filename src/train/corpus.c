@@ -195,7 +195,7 @@ static int sub_weight(int s) {
 typedef struct Ex {
     const char *function, *sub;
     int label;
-    char text[512], span[64], answer[32];
+    char text[520], span[64], answer[32];
 } Ex;
 
 typedef struct Sb { char *p; size_t n, cap; } Sb;
@@ -227,12 +227,14 @@ static void expand(Rng *r, char *out, size_t cap, const char *tpl, const char *w
     }
 }
 
+static void with_opener(Rng *r, Ex *e, const char *tpl, const char *w);
+
 static void gen_category(Rng *r, Ex *e, int probe, List pos, List neg, List pos_ctx, List neg_ctx) {
     const char *w = pick(r, e->label ? pos : neg);
     snprintf(e->span, sizeof e->span, "%s", w);
     int mode = probe ? 0 : rng_int(r, 4); /* 0,1 neutral, 2 specific context, 3 definition */
-    if (mode <= 1) expand(r, e->text, sizeof e->text, pick(r, L(neutral_ctx)), w);
-    else if (mode == 2) expand(r, e->text, sizeof e->text, pick(r, e->label ? pos_ctx : neg_ctx), w);
+    if (mode <= 1) with_opener(r, e, pick(r, L(neutral_ctx)), w);
+    else if (mode == 2) with_opener(r, e, pick(r, e->label ? pos_ctx : neg_ctx), w);
     else {
         const char *kind = e->sub[0] == 'a' ? (e->label ? "animal" : "tool") : (e->label ? "food" : "vehicle");
         char tpl[96];
@@ -243,9 +245,25 @@ static void gen_category(Rng *r, Ex *e, int probe, List pos, List neg, List pos_
     }
 }
 
+/* Opening words put before a sentence, for variety that carries no label. */
+static const char *const openers[] = {"", "", "", "Yesterday, ", "Later that day, ", "I think ",
+    "%n said that ", "In the story, ", "As usual, ", "Suddenly, ", "My friend told me that ",
+    "Once again, "};
+
+/* text = an opener + the sentence (its first article lowercased after an opener). */
+static void with_opener(Rng *r, Ex *e, const char *tpl, const char *w) {
+    char op[96], body[400];
+    expand(r, op, sizeof op, pick(r, L(openers)), w);
+    expand(r, body, sizeof body, tpl, w);
+    if (op[0] && (!strncmp(body, "The ", 4) || !strncmp(body, "A ", 2) || !strncmp(body, "An ", 3) ||
+                  !strncmp(body, "There ", 6) || !strncmp(body, "We ", 3) || !strncmp(body, "My ", 3)))
+        body[0] = (char)(body[0] - 'A' + 'a');
+    snprintf(e->text, sizeof e->text, "%s%s", op, body);
+}
+
 static void gen_sense(Rng *r, Ex *e, const Sense *s) {
     const char *tpl = e->label ? s->nat[rng_int(r, s->n_nat)] : s->art[rng_int(r, s->n_art)];
-    expand(r, e->text, sizeof e->text, tpl, s->word);
+    with_opener(r, e, tpl, s->word);
     snprintf(e->span, sizeof e->span, "%s", s->word);
 }
 
@@ -313,7 +331,12 @@ static void gen_topic(Rng *r, Ex *e, int topic) {
         else if (*c == 'p') sb_put(&b, topic_pred[topic][rng_int(r, 6)]);
         else sb_put(&b, pick(r, L(times)));
     }
-    snprintf(e->text, sizeof e->text, "News: %s Topic:", body);
+    static const char *const where[] = {"", "", "", "In the north, ", "Overnight, ", "This morning, ",
+        "According to reports, ", "Once again, ", "In the capital, ", "Late on Sunday, "};
+    const char *pre = pick(r, L(where));
+    if (pre[0] && !strncmp(body, "The ", 4)) body[0] = 't';
+    if (!strncmp(body, "Report: ", 8) || !strncmp(body, "Breaking: ", 10)) pre = "";
+    snprintf(e->text, sizeof e->text, "News: %s%s Topic:", pre, body);
     snprintf(e->answer, sizeof e->answer, "%s", topics[topic]);
 }
 

@@ -108,77 +108,54 @@ static void SFX(matmul_backward)(R *dinp, R *dw, R *db, const R *dout, const R *
             for (int o = 0; o < OC; o++) db[o] += dout[(size_t)i * OC + o];
 }
 
-// --- causal self-attention, one (batch, head) per task ----------------------------------------------
-typedef struct SFX(AttCtx) {
-    R *out, *att, *dinp;
-    const R *inp, *dout;
-    int T, C, NH;
-} SFX(AttCtx);
-
-static void SFX(attention_forward_range)(void *vctx, int64_t begin, int64_t end, int thread) {
-    (void)thread;
-    SFX(AttCtx) *x = vctx;
-    int T = x->T, C = x->C, NH = x->NH, hs = C / NH;
+// --- causal self-attention, per (batch, head) as matrix products ------------------------------------
+/* The head's q, k, v are column blocks of qkv (row stride 3C), so every product is one GEMM
+ * with a leading dimension; the masked upper triangle is computed and then zeroed, which costs
+ * less than scalar loops over the lower half. */
+static void SFX(attention_forward)(R *out, R *att, const R *qkv, int B, int T, int C, int NH) {
+    int hs = C / NH;
     R scale = 1 / SQRT((R)hs);
-    for (int64_t bh = begin; bh < end; bh++) {
-        int b = (int)(bh / NH), h = (int)(bh % NH);
-        for (int t = 0; t < T; t++) {
-            const R *q = x->inp + ((size_t)b * T + t) * 3 * C + h * hs;
-            R *a = x->att + ((size_t)bh * T + t) * T;
-            R mx = -1e30f;
-            for (int t2 = 0; t2 <= t; t2++) {
-                const R *k = x->inp + ((size_t)b * T + t2) * 3 * C + C + h * hs;
-                R s = 0;
-                for (int i = 0; i < hs; i++) s += q[i] * k[i];
-                s *= scale;
-                a[t2] = s;
-                if (s > mx) mx = s;
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            const R *q = qkv + (size_t)b * T * 3 * C + h * hs, *k = q + C, *v = q + 2 * C;
+            R *a = att + ((size_t)b * NH + h) * T * T;
+            GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, scale, q, 3 * C, k, 3 * C, 0, a, T);
+            for (int t = 0; t < T; t++) {
+                R *row = a + (size_t)t * T, mx = row[0], sum = 0;
+                for (int t2 = 1; t2 <= t; t2++) if (row[t2] > mx) mx = row[t2];
+                for (int t2 = 0; t2 <= t; t2++) { row[t2] = EXP(row[t2] - mx); sum += row[t2]; }
+                for (int t2 = 0; t2 <= t; t2++) row[t2] /= sum;
+                for (int t2 = t + 1; t2 < T; t2++) row[t2] = 0;
             }
-            R sum = 0;
-            for (int t2 = 0; t2 <= t; t2++) { a[t2] = EXP(a[t2] - mx); sum += a[t2]; }
-            for (int t2 = 0; t2 <= t; t2++) a[t2] /= sum;
-            for (int t2 = t + 1; t2 < T; t2++) a[t2] = 0;
-            R *o = x->out + ((size_t)b * T + t) * C + h * hs;
-            for (int i = 0; i < hs; i++) o[i] = 0;
-            for (int t2 = 0; t2 <= t; t2++) {
-                const R *v = x->inp + ((size_t)b * T + t2) * 3 * C + 2 * C + h * hs;
-                for (int i = 0; i < hs; i++) o[i] += a[t2] * v[i];
-            }
+            GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1, a, T, v, 3 * C, 0,
+                 out + (size_t)b * T * C + h * hs, C);
         }
-    }
 }
 
-/* dinp (the head's slices of dqkv) must be zero on entry; datt is scratch (B, NH, T, T) */
-static void SFX(attention_backward_range)(void *vctx, int64_t begin, int64_t end, int thread) {
-    (void)thread;
-    SFX(AttCtx) *x = vctx;
-    int T = x->T, C = x->C, NH = x->NH, hs = C / NH;
+/* dqkv is written whole (beta 0); datt is scratch (T, T) per head. */
+static void SFX(attention_backward)(R *dqkv, R *datt, const R *dout, const R *qkv, const R *att,
+                                    int B, int T, int C, int NH) {
+    int hs = C / NH;
     R scale = 1 / SQRT((R)hs);
-    for (int64_t bh = begin; bh < end; bh++) {
-        int b = (int)(bh / NH), h = (int)(bh % NH);
-        for (int t = 0; t < T; t++) {
-            const R *a = x->att + ((size_t)bh * T + t) * T;
-            R *da = x->out + ((size_t)bh * T + t) * T; /* out = datt scratch here */
-            const R *g = x->dout + ((size_t)b * T + t) * C + h * hs;
-            const R *q = x->inp + ((size_t)b * T + t) * 3 * C + h * hs;
-            R *dq = x->dinp + ((size_t)b * T + t) * 3 * C + h * hs;
-            R dot = 0;
-            for (int t2 = 0; t2 <= t; t2++) {
-                const R *v = x->inp + ((size_t)b * T + t2) * 3 * C + 2 * C + h * hs;
-                R *dv = x->dinp + ((size_t)b * T + t2) * 3 * C + 2 * C + h * hs;
-                R s = 0;
-                for (int i = 0; i < hs; i++) { s += g[i] * v[i]; dv[i] += a[t2] * g[i]; }
-                da[t2] = s;
-                dot += a[t2] * s;
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            size_t o = (size_t)b * T * 3 * C + h * hs;
+            const R *q = qkv + o, *k = q + C, *v = q + 2 * C;
+            R *dq = dqkv + o, *dk = dq + C, *dv = dq + 2 * C;
+            const R *a = att + ((size_t)b * NH + h) * T * T, *g = dout + (size_t)b * T * C + h * hs;
+            R *da = datt + ((size_t)b * NH + h) * T * T;
+            GEMM(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hs, 1, g, C, v, 3 * C, 0, da, T);
+            GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1, a, T, g, C, 0, dv, 3 * C);
+            for (int t = 0; t < T; t++) { /* through the softmax and the scale */
+                const R *pa = a + (size_t)t * T;
+                R *pd = da + (size_t)t * T, dot = 0;
+                for (int t2 = 0; t2 <= t; t2++) dot += pa[t2] * pd[t2];
+                for (int t2 = 0; t2 <= t; t2++) pd[t2] = pa[t2] * (pd[t2] - dot) * scale;
+                for (int t2 = t + 1; t2 < T; t2++) pd[t2] = 0;
             }
-            for (int t2 = 0; t2 <= t; t2++) {
-                R dp = a[t2] * (da[t2] - dot) * scale; /* through softmax and the scale */
-                const R *k = x->inp + ((size_t)b * T + t2) * 3 * C + C + h * hs;
-                R *dk = x->dinp + ((size_t)b * T + t2) * 3 * C + C + h * hs;
-                for (int i = 0; i < hs; i++) { dq[i] += dp * k[i]; dk[i] += dp * q[i]; }
-            }
+            GEMM(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hs, T, 1, da, T, k, 3 * C, 0, dq, 3 * C);
+            GEMM(CblasRowMajor, CblasTrans, CblasNoTrans, T, hs, T, 1, da, T, q, 3 * C, 0, dk, 3 * C);
         }
-    }
 }
 
 // --- the model ---------------------------------------------------------------------------------
@@ -206,8 +183,7 @@ static double SFX(gpt2_forward)(const Gpt2Dims *d, const R *params, const size_t
                                PP(P_LN1W) + (size_t)l * C, PP(P_LN1B) + (size_t)l * C, BT, C);
         SFX(matmul_forward)(qkv, ln1, PP(P_QKVW) + (size_t)l * C * 3 * C, PP(P_QKVB) + (size_t)l * 3 * C,
                             BT, C, 3 * C);
-        SFX(AttCtx) ax = {atty, att, NULL, qkv, NULL, T, C, NH};
-        modex_parallel_for((int64_t)B * NH, 1, SFX(attention_forward_range), &ax);
+        SFX(attention_forward)(atty, att, qkv, B, T, C, NH);
         SFX(matmul_forward)(res2, atty, PP(P_ATTPW) + (size_t)l * C * C, PP(P_ATTPB) + (size_t)l * C,
                             BT, C, C);
         for (size_t i = 0; i < (size_t)BT * C; i++) res2[i] += res[i];
@@ -276,9 +252,7 @@ static void SFX(gpt2_backward)(const Gpt2Dims *d, const R *params, R *grads, con
         /* attention: res2 = res + attproj(attn(ln1 @ qkvw + qkvb)) */
         SFX(matmul_backward)(r->datty, GG(P_ATTPW) + (size_t)l * C * C, GG(P_ATTPB) + (size_t)l * C,
                              r->dres, atty, PP(P_ATTPW) + (size_t)l * C * C, BT, C, C, 0);
-        memset(r->dqkv, 0, (size_t)BT * 3 * C * sizeof(R));
-        SFX(AttCtx) ax = {r->datt, (R *)att, r->dqkv, qkv, r->datty, T, C, NH};
-        modex_parallel_for((int64_t)B * NH, 1, SFX(attention_backward_range), &ax);
+        SFX(attention_backward)(r->dqkv, r->datt, r->datty, qkv, att, B, T, C, NH);
         SFX(matmul_backward)(r->dln, GG(P_QKVW) + (size_t)l * C * 3 * C, GG(P_QKVB) + (size_t)l * 3 * C,
                              r->dqkv, ln1, PP(P_QKVW) + (size_t)l * C * 3 * C, BT, C, 3 * C, 0);
         SFX(layernorm_backward)(r->dres, GG(P_LN1W) + (size_t)l * C, GG(P_LN1B) + (size_t)l * C, r->dln,
