@@ -83,17 +83,11 @@ int modex_train_run(const TrainOptions *o, Error *err) {
     if (!text) return -1;
     BpeTokenizer tok;
     if (modex_bpe_train(&tok, text, len, o->vocab, o->corpus, err)) { free(text); return -1; }
-    if (modex_train_mkdirs(o->out_dir, err)) { free(text); modex_bpe_free(&tok); return -1; }
-    char *tokjson = modex_path_join(o->out_dir, "tokenizer.json");
     Data data = {0};
-    int rc = modex_bpe_save_json(&tok, tokjson, 1, err);
-    if (!rc) {
-        data.n = modex_bpe_encode_lines(&tok, text, len, 0, &data.ids, &data.starts, &data.n_lines, err);
-        if (data.n < 0) rc = -1;
-    }
+    int rc = 0;
+    data.n = modex_bpe_encode_lines(&tok, text, len, 0, &data.ids, &data.starts, &data.n_lines, err);
+    if (data.n < 0) rc = -1;
     free(text);
-    int V = tok.vocab_size;
-    modex_bpe_free(&tok);
     const int T = o->ctx, B = o->batch;
     if (!rc) {
         long held = data.n_lines / 100;
@@ -102,6 +96,12 @@ int modex_train_run(const TrainOptions *o, Error *err) {
         if (data.n_train_lines < 1 || data.starts[0] + T + 1 > data.train_end)
             rc = modex_error(err, o->corpus, "%ld tokens: too short for --ctx %d (a longer corpus)", data.n, T);
     }
+    /* the folder is made only once the input is known to be good */
+    char *tokjson = modex_path_join(o->out_dir, "tokenizer.json");
+    if (!rc) rc = modex_train_mkdirs(o->out_dir, err);
+    if (!rc) rc = modex_bpe_save_json(&tok, tokjson, 1, err);
+    int V = tok.vocab_size;
+    modex_bpe_free(&tok);
     if (rc) { free(tokjson); free(data.ids); free(data.starts); return -1; }
     if (!o->quiet)
         fprintf(stderr, "modex train: %ld lines, %ld tokens (%.2f bytes/token), vocab %d, %.1f s\n",
