@@ -5,6 +5,7 @@
 #define MODEX_TRAIN_H
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "modex/error.h"
 
 // --- corpus ---------------------------------------------------------------------------
@@ -82,5 +83,8 @@ int modex_train_run(const TrainOptions *o, Error *err);
 /* Logits [n, vocab] of the trainer's own forward on a saved folder (for cross-checks). */
 int modex_train_logits(const char *model_dir, const int32_t *ids, int n, float *out,
                        Error *err);
+
+/* Bench rows (tab-separated: module, what, result) for `modex bench`; a few seconds. */
+int modex_bench_train(FILE *out);
 
 #endif

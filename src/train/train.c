@@ -212,3 +212,48 @@ int modex_train_run(const TrainOptions *o, Error *err) {
     if (rc) return -1;
     return stopped ? 1 : 0;
 }
+
+// --- bench rows ---------------------------------------------------------------------------------
+/* Rows for `modex bench`: BPE training and one training step of the sample model's shape. */
+int modex_bench_train(FILE *out) {
+    Error err;
+    char path[] = "/tmp/modex-bench-corpus-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) return -1;
+    close(fd);
+    if (modex_corpus_write(path, NULL, 1, 20000, 10, 1, &err)) { unlink(path); return -1; }
+    size_t len;
+    char *text = modex_read_text(path, &len, &err);
+    unlink(path);
+    if (!text) return -1;
+    BpeTokenizer tok;
+    double t0 = modex_now();
+    if (modex_bpe_train(&tok, text, len, 1024, "bench", &err)) { free(text); return -1; }
+    double t_bpe = modex_now() - t0;
+    int32_t *ids;
+    t0 = modex_now();
+    long n = modex_bpe_encode(&tok, text, len, &ids, &err);
+    double t_enc = modex_now() - t0;
+    free(text);
+    modex_bpe_free(&tok);
+    if (n < 0) return -1;
+    fprintf(out, "train\tbpe train, 1024 tokens, %.1f MB corpus\t%.3f s\n", len / 1e6, t_bpe);
+    fprintf(out, "train\tbpe encode, %.1f MB\t%.0f tokens/s\n", len / 1e6, n / t_enc);
+    Gpt2Dims d = {.V = 1024, .maxT = 64, .L = 4, .C = 128, .NH = 4, .F = 512};
+    size_t off[N_PARAM + 1];
+    modex_gpt2_offsets(&d, off);
+    const int B = 16, T = 64, reps = 3;
+    float *p = modex_xmalloc(off[N_PARAM] * sizeof *p), *g = modex_xmalloc(off[N_PARAM] * sizeof *g);
+    modex_gpt2_init(&d, p, 1);
+    for (long i = 0; i < (long)B * T + 1 && i < n; i++) ids[i] %= d.V;
+    Gpt2Work *w = modex_gpt2_work_new(&d, B, T);
+    modex_gpt2_work_step(w, p, ids, ids + 1, g); /* warm-up */
+    t0 = modex_now();
+    for (int r = 0; r < reps; r++) modex_gpt2_work_step(w, p, ids, ids + 1, g);
+    double dt = (modex_now() - t0) / reps;
+    fprintf(out, "train\tgpt2 4x128 d_ff 512 forward+backward, batch %dx%d\t%.0f tokens/s\n", B, T,
+            B * T / dt);
+    modex_gpt2_work_free(w);
+    free(p); free(g); free(ids);
+    return 0;
+}
