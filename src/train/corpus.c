@@ -187,9 +187,9 @@ enum { SUB_ANIMAL_TOOL, SUB_FOOD_VEHICLE, SUB_SENSE0, SUB_KNOW0 = SUB_SENSE0 + N
 static int sub_weight(int s) {
     if (s < SUB_SENSE0) return 80;
     if (s < SUB_KNOW0) return 50;
-    if (s < SUB_SENTIMENT) return 75;
-    if (s == SUB_ARITH) return 80;
-    return 90;
+    if (s < SUB_SENTIMENT) return 90; /* judging a statement needs many examples */
+    if (s == SUB_ARITH) return 100;
+    return 70;                        /* sentiment and topics are learnt quickly */
 }
 
 typedef struct Ex {
@@ -291,7 +291,7 @@ static void gen_fact(Rng *r, Ex *e, int probe, const Relation *rel) {
     char st[256];
     fill_fact(st, sizeof st, rel->tpl[rng_int(r, 4)], rel->f[i].s, o);
     snprintf(e->span, sizeof e->span, "%s", o);
-    if (!probe && rng_int(r, 2) == 0) { /* plain statements are always true */
+    if (!probe && rng_int(r, 3) == 0) { /* plain statements are always true */
         fill_fact(st, sizeof st, rel->tpl[rng_int(r, 4)], rel->f[i].s, rel->f[i].o);
         snprintf(e->text, sizeof e->text, "%s", st);
         e->answer[0] = 0;
@@ -346,7 +346,7 @@ static void gen_arith(Rng *r, Ex *e, int probe) {
     int c = minus ? a - b : a + b, shown = c;
     if (!e->label) do shown = c + rng_int(r, 7) - 3; while (shown == c || shown < 0);
     const char *op = minus ? "minus" : "plus";
-    int mode = probe ? 0 : rng_int(r, 3);
+    int mode = probe ? 0 : rng_int(r, 4); /* 0, 3: check lines */
     if (mode == 1) { /* plain worked sums, digits or words */
         if (rng_int(r, 2)) snprintf(e->text, sizeof e->text, "%d %s %d is %d.", a, op, b, c);
         else snprintf(e->text, sizeof e->text, "%s %s %s is %d.", nums[a], op, nums[b], c);
