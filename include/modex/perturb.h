@@ -113,6 +113,28 @@ int modex_perturber_random_draw(Perturber *pt, const PerturbMask *mask, const in
 void modex_perturb_random_mask(const PerturbMask *mask, const int *const *assign, int E, unsigned long long seed,
                                int d, PerturbMask *out);
 
+// --- selection (method.md §6) --------------------------------------------------------------------
+struct Analysis;
+typedef enum SelectKind { SELECT_AP, SELECT_AP_AVG, SELECT_EXPERTS, SELECT_RANDOM } SelectKind;
+typedef struct PerturbSelect {
+    SelectKind kind;
+    int target;             /* sub-function (SELECT_AP) or function index, -1 for random */
+    double fraction;        /* of each layer's neurons (experts for SELECT_EXPERTS), when count <= 0 */
+    int count;              /* per layer: neurons, or experts for SELECT_EXPERTS */
+    const unsigned char *layers; /* [n_layer] 1 = select there; NULL = all */
+    unsigned long long seed;/* SELECT_RANDOM */
+} PerturbSelect;
+/* Parses "ap:SUB", "ap_avg:FUNCTION", "experts:FUNCTION" or "random" against the probe;
+ * 0 ok, -1 with err ("--select" as the file). */
+int modex_perturb_select_parse(PerturbSelect *s, const char *spec, const struct Probe *p, Error *err);
+/* Fills out (initialised) from the analysis: per selected layer the top neurons by the
+ * sub-function's predictivity (ap), by its mean over the function's sub-functions (ap_avg),
+ * whole experts ranked by the sum over their neurons of the predictivity summed over the
+ * function's sub-functions (experts), or random neurons. Ties: lower index first; NaN last.
+ * The analysis must cover the selected layers (random needs none: a may be NULL). Returns the
+ * number of units (neurons, or experts) selected per layer, or -1 with err. */
+int modex_perturb_select(const PerturbSelect *s, const struct Analysis *a, const Model *m, PerturbMask *out, Error *err);
+
 // --- as a job (explorer) ----------------------------------------------------------------------
 /* Published after the clean run, after the masked run and after each random draw; fields
  * are NaN until known. The snapshot owns its arrays. */

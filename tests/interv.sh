@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# interv.sh — the intervention commands end to end on the probe-e2e fixture: outputs,
+# determinism (same seed → byte-identical CSVs), bad input (one line, exit 2, nothing written).
+set -eu
+E2E="$FIXTURES/probe-e2e"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+bad() { # expected exit 2 and a one-line "modex: ..." message
+  local out rc=0
+  out=$("$MODEX" "$@" 2>&1 >/dev/null) || rc=$?
+  [ "$rc" = 2 ] || fail "exit $rc (want 2): $*"
+  [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] || fail "not one line: $out"
+  case "$out" in modex:*) ;; *) fail "message: $out";; esac
+}
+
+# --- perturb ---------------------------------------------------------------------------------
+for mode in zero mean shuffle; do
+  for d in a b; do
+    "$MODEX" perturb "$E2E/model" "$E2E/probe.csv" -o "$T/p$mode$d" --select experts:task --expert-size 16 \
+      --layers 1-2 --repeats 4 --mode $mode --seed 3 2>/dev/null
+  done
+  cmp "$T/p${mode}a/perturbation.csv" "$T/p${mode}b/perturbation.csv" || fail "perturb $mode not deterministic"
+done
+# CSVs end rows with CRLF (RFC 4180): compare on a copy without CR
+lf() { tr -d '\r' < "$1" > "$1.lf"; echo "$1.lf"; }
+f=$(lf "$T/pzeroa/perturbation.csv")
+head -1 "$f" | grep -qx 'layer_set,selection,mode,fraction,function,subfunction,metric,before,after,delta,baseline_mean,baseline_sd' || fail "header"
+[ "$(wc -l < "$f")" = 4 ] || fail "rows: $(wc -l < "$f")"
+# 2 of 16 experts in each of layers 1 and 2 (fraction 0.12 of 16 experts rounds to 2)
+grep -q '^1-2,experts:task,zero,0.125,task,sentiment,loss,' "$f" || fail "row: $(sed -n 2p "$f")"
+# masking must change the loss; delta = after - before
+awk -F, 'NR>1 { if ($8 == $9) exit 1; d = $9 - $8 - $10; if (d > 1e-6 || d < -1e-6) exit 1 }' "$f" || fail "before/after/delta"
+# explicit mask (3 experts of 16 neurons over 2 layers of 256: 0.09375) and ap selection
+"$MODEX" perturb "$E2E/model" "$E2E/probe.csv" -o "$T/pm" --mask 0:1,0:2,2:0 --expert-size 16 --repeats 2 2>/dev/null
+f=$(lf "$T/pm/perturbation.csv")
+grep -q '^"0,2","mask:0:1,0:2,2:0",zero,0.09375,' "$f" || fail "mask row: $(sed -n 2p "$f")"
+"$MODEX" perturb "$E2E/model" "$E2E/probe.csv" -o "$T/pa" --select ap:sentiment --count 10 --repeats 2 2>/dev/null
+f=$(lf "$T/pa/perturbation.csv")
+grep -q '^0-2,ap:sentiment,zero,0.0390625,' "$f" || fail "ap row: $(sed -n 2p "$f")"
+# bad input
+bad perturb "$E2E/model" "$E2E/probe.csv" -o "$T/x1" --select ap:nosuch
+bad perturb "$E2E/model" "$E2E/probe.csv" -o "$T/x2" --mode scramble
+bad perturb "$E2E/model" "$E2E/probe.csv" -o "$T/x3" --mask 9:1
+bad perturb "$E2E/model" "$E2E/probe.csv" -o "$T/x4" --mask 0:99 --expert-size 16
+bad perturb "$E2E/model" "$E2E/probe.csv" -o "$T/pzeroa" --select random
+[ ! -e "$T/x4/perturbation.csv" ] || fail "partial output"
+echo "interv: ok"
