@@ -92,6 +92,22 @@ int modex_perturber_eval(Perturber *pt, const PerturbMask *mask, PerturbMode mod
 int modex_perturber_hidden(Perturber *pt, const PerturbMask *mask, PerturbMode mode, unsigned long long seed,
                            float *out, Error *err);
 
+/* A custom intervention (routing, §8): ffn(ctx, layer, act, T, width) may change the FFN
+ * activation in place (non-zero aborts); ffn_in sees each layer's FFN input first. Batches run
+ * in a fixed order, one at a time. model: run this model instead (same shapes and weights
+ * below first_layer, e.g. a copy with another MoE top_k); NULL = the perturber's. The run
+ * resumes from the cached state at the nearest cached layer <= first_layer. */
+typedef struct PerturbHook {
+    void *ctx;
+    int first_layer;
+    const Model *model;
+    int (*ffn)(void *ctx, int layer, float *act, int T, int width);
+    void (*ffn_in)(void *ctx, int layer, const float *x, int T, int D);
+} PerturbHook;
+int modex_perturber_eval_hook(Perturber *pt, const PerturbHook *h, PerturbResult *out, int (*cancelled)(void *),
+                              void *ctx, Error *err);
+int modex_perturber_hidden_hook(Perturber *pt, const PerturbHook *h, float *out, Error *err);
+
 /* Random baseline: `draws` random masks with, in each layer, as many random experts of
  * assign[layer] as `mask` covers there (when the mask's neurons there are whole experts of
  * assign[layer]; otherwise, or when assign or assign[layer] is NULL, as many random neurons)

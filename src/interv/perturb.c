@@ -320,6 +320,7 @@ typedef struct EvalCtx {
     PerturbMode mode;
     unsigned long long seed;
     float *final;             /* [T x D] final hidden state of the batch */
+    const PerturbHook *custom;
     int (*cancelled)(void *); void *cctx;
 } EvalCtx;
 
@@ -341,6 +342,7 @@ static int hook_ffn(void *c, int layer, float *act, int T, int width, const Batc
             for (int j = 0; j < width; j++) s[j] += r[j];
         }
     }
+    if (e->custom && e->custom->ffn && layer >= e->custom->first_layer && e->custom->ffn(e->custom->ctx, layer, act, T, width)) return 1;
     if (!e->sel || !e->n_sel[layer]) return 0;
     int n = e->n_sel[layer];
     const int *sel = e->sel[layer];
@@ -370,6 +372,12 @@ static int hook_ffn(void *c, int layer, float *act, int T, int width, const Batc
         free(v);
     }
     return 0;
+}
+
+static void hook_ffn_in(void *c, int layer, const float *x, int T, int D, const Batch *b) {
+    (void)b;
+    EvalCtx *e = c;
+    if (layer >= e->custom->first_layer) e->custom->ffn_in(e->custom->ctx, layer, x, T, D);
 }
 
 static void hook_hidden(void *c, int index, const float *x, int T, int D, const Batch *b) {
@@ -472,10 +480,12 @@ static int run_batch(Perturber *pt, int bi, int start, EvalCtx *e, TextStats *st
     ForwardHooks hk = {0};
     hk.ctx = e;
     hk.hidden = hook_hidden;
-    if (e->sum || e->sel) hk.ffn = hook_ffn;
+    if (e->sum || e->sel || (e->custom && e->custom->ffn)) hk.ffn = hook_ffn;
+    if (e->custom && e->custom->ffn_in) o.ffn_in = hook_ffn_in;
     e->batch = bi;
     e->final = modex_xmalloc(sizeof(float) * (size_t)b->T * pt->D);
-    int rc = modex_forward(pt->m, &bt, &o, &hk, NULL, err);
+    const Model *m = e->custom && e->custom->model ? e->custom->model : pt->m;
+    int rc = modex_forward(m, &bt, &o, &hk, NULL, err);
     if (rc == 0) {
         if (e->clean && !pt->causal) {
             b->clean_h = e->final;
@@ -589,18 +599,20 @@ int modex_perturber_clean(Perturber *pt, PerturbResult *out, int (*cancelled)(vo
 
 // --- masked runs --------------------------------------------------------------------------------
 
-static int eval_stats(Perturber *pt, const PerturbMask *mask, PerturbMode mode, unsigned long long seed, TextStats *st,
-                      float *hidden_out, int (*cancelled)(void *), void *ctx, Error *err) {
+static int eval_stats(Perturber *pt, const PerturbMask *mask, PerturbMode mode, unsigned long long seed,
+                      const PerturbHook *custom, TextStats *st, float *hidden_out, int (*cancelled)(void *), void *ctx,
+                      Error *err) {
     int rc = ensure_clean(pt, cancelled, ctx, err);
     if (rc) return rc;
     if (mask && (mask->n_layer != pt->L || mask->width != pt->W))
         return modex_error(err, "mask", "mask is %d x %d (the model has %d layers of %d neurons)", mask->n_layer, mask->width, pt->L, pt->W);
     int nt = pt->p->n_texts;
     int first = mask ? modex_mask_first_layer(mask) : -1;
+    if (custom) first = MODEX_MAX(0, MODEX_MIN(custom->first_layer, pt->L - 1));
     if (first < 0 && !hidden_out) { memcpy(st, pt->clean_stats, sizeof(TextStats) * (size_t)nt); return 0; }
     stats_init(st, nt);
-    EvalCtx e = {.pt = pt, .mode = mode, .seed = seed, .cancelled = cancelled, .cctx = ctx};
-    if (first >= 0) {
+    EvalCtx e = {.pt = pt, .mode = mode, .seed = seed, .cancelled = cancelled, .cctx = ctx, .custom = custom};
+    if (first >= 0 && mask) {
         e.sel = modex_xcalloc((size_t)pt->L, sizeof(int *));
         e.n_sel = modex_xcalloc((size_t)pt->L, sizeof(int));
         for (int l = 0; l < pt->L; l++) {
@@ -625,7 +637,7 @@ static int eval_stats(Perturber *pt, const PerturbMask *mask, PerturbMode mode, 
 int modex_perturber_eval(Perturber *pt, const PerturbMask *mask, PerturbMode mode, unsigned long long seed,
                          PerturbResult *out, int (*cancelled)(void *), void *ctx, Error *err) {
     TextStats *st = modex_xmalloc(sizeof(TextStats) * (size_t)(pt->p->n_texts + 1));
-    int rc = eval_stats(pt, mask, mode, seed, st, NULL, cancelled, ctx, err);
+    int rc = eval_stats(pt, mask, mode, seed, NULL, st, NULL, cancelled, ctx, err);
     if (rc == 0) aggregate(pt, st, out);
     free(st);
     return rc;
@@ -634,7 +646,23 @@ int modex_perturber_eval(Perturber *pt, const PerturbMask *mask, PerturbMode mod
 int modex_perturber_hidden(Perturber *pt, const PerturbMask *mask, PerturbMode mode, unsigned long long seed, float *out,
                            Error *err) {
     TextStats *st = modex_xmalloc(sizeof(TextStats) * (size_t)(pt->p->n_texts + 1));
-    int rc = eval_stats(pt, mask, mode, seed, st, out, NULL, NULL, err);
+    int rc = eval_stats(pt, mask, mode, seed, NULL, st, out, NULL, NULL, err);
+    free(st);
+    return rc;
+}
+
+int modex_perturber_eval_hook(Perturber *pt, const PerturbHook *h, PerturbResult *out, int (*cancelled)(void *), void *ctx,
+                              Error *err) {
+    TextStats *st = modex_xmalloc(sizeof(TextStats) * (size_t)(pt->p->n_texts + 1));
+    int rc = eval_stats(pt, NULL, PERTURB_ZERO, 0, h, st, NULL, cancelled, ctx, err);
+    if (rc == 0) aggregate(pt, st, out);
+    free(st);
+    return rc;
+}
+
+int modex_perturber_hidden_hook(Perturber *pt, const PerturbHook *h, float *out, Error *err) {
+    TextStats *st = modex_xmalloc(sizeof(TextStats) * (size_t)(pt->p->n_texts + 1));
+    int rc = eval_stats(pt, NULL, PERTURB_ZERO, 0, h, st, out, NULL, NULL, err);
     free(st);
     return rc;
 }
