@@ -45,4 +45,25 @@ bad perturb "$E2E/model" "$E2E/probe.csv" -o "$T/x3" --mask 9:1
 bad perturb "$E2E/model" "$E2E/probe.csv" -o "$T/x4" --mask 0:99 --expert-size 16
 bad perturb "$E2E/model" "$E2E/probe.csv" -o "$T/pzeroa" --select random
 [ ! -e "$T/x4/perturbation.csv" ] || fail "partial output"
+# --- routing -------------------------------------------------------------------------------
+for d in a b; do
+  "$MODEX" routing "$E2E/model" "$E2E/probe.csv" -o "$T/r$d" --expert-size 16 --layers 1-2 --k 1,4,16 --tau 0,0.5,1 2>/dev/null
+done
+cmp "$T/ra/routing.csv" "$T/rb/routing.csv" || fail "routing not deterministic"
+f=$(lf "$T/ra/routing.csv")
+head -1 "$f" | grep -qx 'method,layer_set,k_or_tau,mean_experts,function,subfunction,loss,accuracy' || fail "routing header"
+[ "$(wc -l < "$f")" = $((1 + 3 * (1 + 3 + 3 + 3))) ] || fail "routing rows: $(wc -l < "$f")"
+# k = E (16) and tau = 1 give the dense losses, with all 16 experts run
+for sub in sentiment animal_vs_tool capital_of; do
+  dense=$(awk -F, -v s=$sub '$1=="dense" && $6==s {print $7}' "$f")
+  for key in "avg_k,1-2,16" "ground_truth,1-2,16" "dynamic_k,1-2,1"; do
+    got=$(awk -F, -v s=$sub -v k="$key" '$1","$2","$3==k && $6==s {print $4" "$7}' "$f")
+    [ "$got" = "16 $dense" ] || fail "routing $key $sub: '$got' (want '16 $dense')"
+  done
+done
+bad routing "$E2E/model" "$E2E/probe.csv" -o "$T/x5" --expert-size 15
+bad routing "$E2E/model" "$E2E/probe.csv" -o "$T/x6" --methods avg_k,top
+bad routing "$E2E/model" "$E2E/probe.csv" -o "$T/x7" --k 0,2 --expert-size 16
+bad routing "$E2E/model" "$E2E/probe.csv" -o "$T/x8" --tau 1.5
+[ ! -e "$T/x8/routing.csv" ] || fail "partial routing output"
 echo "interv: ok"
