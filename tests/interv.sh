@@ -66,4 +66,22 @@ bad routing "$E2E/model" "$E2E/probe.csv" -o "$T/x6" --methods avg_k,top
 bad routing "$E2E/model" "$E2E/probe.csv" -o "$T/x7" --k 0,2 --expert-size 16
 bad routing "$E2E/model" "$E2E/probe.csv" -o "$T/x8" --tau 1.5
 [ ! -e "$T/x8/routing.csv" ] || fail "partial routing output"
+# --- emergence -------------------------------------------------------------------------------
+for d in a b; do
+  "$MODEX" emergence "$E2E/model" "$E2E/ckpt-b" "$E2E/model" --probe "$E2E/probe.csv" -o "$T/e$d" --expert-size 16 --seed 4 2>/dev/null
+done
+for n in emergence.csv emergence_summary.csv stabilisation.csv; do
+  cmp "$T/ea/$n" "$T/eb/$n" || fail "emergence $n not deterministic"
+done
+f=$(lf "$T/ea/emergence.csv")
+head -1 "$f" | grep -qx 'step,layer,function,subfunction,rho_neurons,rho_experts,rho_experts_random' || fail "emergence header"
+[ "$(wc -l < "$f")" = $((1 + 2 * 3 * 3)) ] || fail "emergence rows: $(wc -l < "$f")"
+# model -> ckpt-b -> model: both pairs give the same rho (Spearman is symmetric)
+[ "$(awk -F, '$1==1 {print $2,$4,$5,$6}' "$f")" = "$(awk -F, '$1==2 {print $2,$4,$5,$6}' "$f")" ] || fail "emergence symmetry"
+grep -q '^1,0,knowledge,capital_of,0.29301' "$f" || fail "emergence capital_of: $(grep capital_of "$f" | head -1)"
+f=$(lf "$T/ea/stabilisation.csv")
+grep -qx 'all,rho_neurons,0.9,' "$f" || fail "stabilisation: $(cat "$f")"
+bad emergence "$E2E/model" --probe "$E2E/probe.csv" -o "$T/x9"
+bad emergence "$E2E/model" "$E2E/nosuch" --probe "$E2E/probe.csv" -o "$T/x10"
+[ ! -e "$T/x10/emergence.csv" ] || fail "partial emergence output"
 echo "interv: ok"

@@ -1,4 +1,8 @@
 /* test_dynamics.c — routing (method.md §8) and emergence (§7) on the probe-e2e fixtures:
+ * - emergence: Spearman of a checkpoint with itself is 1 (neurons, experts, random experts);
+ *   model/ against ckpt-b/ reproduces spearman_neurons.csv (SciPy on scikit-learn AP) within
+ *   1e-3 where that is meaningful — see test_emergence_fixture for the float32 near-ties;
+ *   the checkpoint list sorts a run folder by step; means and the stabilisation step;
  * - avg-k with k = E, ground truth with k = E and dynamic-k with tau = 1 give bitwise the
  *   dense forward's metrics (LM loss of every sub-function);
  * - for k < E and tau < 1 the metrics equal a naive re-implementation run text by text here
@@ -8,7 +12,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include "modex/emergence.h"
 #include "modex/forward.h"
+#include "modex/stats.h"
+#include <sys/stat.h>
+#include <unistd.h>
 #include "modex/routing.h"
 #include "modex/util.h"
 #include "reference.h"
@@ -258,10 +266,176 @@ static void test_native(void **state) {
     modex_model_free(m);
 }
 
+// --- emergence -----------------------------------------------------------------------------------
+
+static void test_emergence_self(void **state) {
+    (void)state;
+    Error err = {0};
+    Probe p;
+    assert_int_equal(modex_probe_load(&p, E2E "probe.csv", &err), 0);
+    EmergenceOpts o;
+    modex_emergence_defaults(&o);
+    o.ao.expert_size = 16;
+    char *paths[2] = {E2E "model", E2E "model"};
+    long steps[2] = {5, 9};
+    EmergenceResult r;
+    assert_int_equal(modex_emergence_run(paths, steps, 2, NULL, &p, &o, NULL, &r, &err), 0);
+    assert_int_equal(r.n_ckpt, 2);
+    assert_int_equal(r.n_layer, 3);
+    for (int i = 0; i < 3 * p.n_subs; i++) {
+        assert_true(r.rho_n[i] == 1.0);
+        assert_true(r.rho_e[i] == 1.0);
+        assert_true(fabs(r.rho_r[i] - 1.0) < 1e-12);
+    }
+    assert_true(modex_emergence_stable(&r, &p, -1, 0, 0.9) == 5);
+    modex_emergence_free(&r);
+    /* rho of a vector with a reversed copy: -1; expert means by hand */
+    float a[8] = {1, 2, 3, 4, 5, 6, 7, 8}, b[8] = {8, 7, 6, 5, 4, 3, 2, 1}, c[8] = {1, 2, 3, 4, 9, 9, 0, 0};
+    int as[8] = {0, 0, 1, 1, 2, 2, 3, 3};
+    double rn, re, rr;
+    modex_emergence_rho(a, b, 8, as, 4, 10, 1, &rn, &re, &rr);
+    assert_true(rn == -1.0 && re == -1.0 && fabs(rr + 1.0) < 1e-12); /* any partition of a reversed line reverses */
+    modex_emergence_rho(a, c, 8, as, 4, 0, 1, &rn, &re, &rr);
+    /* expert means of c: 1.5, 3.5, 9, 0 -> ranks 2,3,4,1 against 1,2,3,4: rho = 1 - 6*12/60 = -0.2 */
+    assert_true(fabs(re + 0.2) < 1e-12);
+    assert_true(isnan(rr));
+    modex_probe_free(&p);
+}
+
+/* Stabilisation: the first checkpoint from which every later pair's mean stays >= threshold. */
+static void test_emergence_stable(void **state) {
+    (void)state;
+    Probe p;
+    Error err = {0};
+    static const char csv[] = "text,function,subfunction,label\na,f,s1,1\nb,f,s1,0\nc,g,s2,1\nd,g,s2,0\n";
+    assert_int_equal(modex_probe_parse(&p, "p.csv", csv, sizeof csv - 1, &err), 0);
+    EmergenceResult r = {0};
+    r.n_ckpt = 5; r.n_layer = 1; r.n_subs = 2;
+    long steps[5] = {0, 100, 200, 300, 400};
+    unsigned char on[1] = {1};
+    double n[8] = {0.2, 0.4, 0.95, 0.97, 0.85, 0.99, 0.92, NAN}; /* pair-major: (s1, s2) */
+    r.step = steps; r.layer_on = on; r.rho_n = n; r.rho_e = n; r.rho_r = n;
+    assert_true(fabs(modex_emergence_mean(&r, &p, -1, 0, 0) - 0.3) < 1e-12);
+    assert_true(fabs(modex_emergence_mean(&r, &p, -1, 0, 3) - 0.92) < 1e-12); /* s2's NaN left out */
+    assert_true(isnan(modex_emergence_mean(&r, &p, 1, 0, 3)));                /* function g: only NaN */
+    /* means: 0.3, 0.96, 0.92, 0.92 -> stable from pair 1 (checkpoint step 100) */
+    assert_true(modex_emergence_stable(&r, &p, -1, 0, 0.9) == 100);
+    assert_true(modex_emergence_stable(&r, &p, -1, 0, 0.95) == -1);
+    /* function f (s1 only): 0.2, 0.95, 0.85, 0.92 -> from pair 3 (step 300) */
+    assert_true(modex_emergence_stable(&r, &p, 0, 0, 0.9) == 300);
+    modex_probe_free(&p);
+}
+
+static void test_emergence_list(void **state) {
+    (void)state;
+    char dir[] = "/tmp/modex-emergence-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const char *subs[] = {"step-100", "step-2", "step-10", "notes.txt"};
+    char path[256];
+    for (int i = 0; i < 3; i++) { snprintf(path, sizeof path, "%s/%s", dir, subs[i]); assert_int_equal(mkdir(path, 0755), 0); }
+    snprintf(path, sizeof path, "%s/%s", dir, subs[3]);
+    FILE *f = fopen(path, "w"); fputs("x", f); fclose(f);
+    const char *args[1] = {dir};
+    char **paths; long *steps;
+    Error err = {0};
+    assert_int_equal(modex_emergence_list(args, 1, &paths, &steps, &err), 3);
+    assert_true(steps[0] == 2 && steps[1] == 10 && steps[2] == 100);
+    assert_non_null(strstr(paths[0], "step-2"));
+    assert_non_null(strstr(paths[2], "step-100"));
+    modex_emergence_list_free(paths, 3);
+    free(steps);
+    /* explicit paths without numbers keep their order, steps = index */
+    const char *two[2] = {E2E "model", E2E "ckpt-b"};
+    assert_int_equal(modex_emergence_list(two, 2, &paths, &steps, &err), 2);
+    assert_true(steps[0] == 0 && steps[1] == 1);
+    assert_string_equal(paths[1], E2E "ckpt-b");
+    modex_emergence_list_free(paths, 2);
+    free(steps);
+    assert_int_equal(modex_emergence_list(two, 1, &paths, &steps, &err), -1); /* one model */
+    for (int i = 0; i < 4; i++) { snprintf(path, sizeof path, "%s/%s", dir, subs[i]); remove(path); }
+    rmdir(dir);
+}
+
+/* model/ against ckpt-b/ and spearman_neurons.csv.
+ *
+ * Convention difference (the same as in test_analysis.c): many probe texts share a prefix, so
+ * many example activations are mathematically exact ties, which the reference (PyTorch) broke
+ * with float32 rounding noise. A neuron's AP moves when its activations hold such near-ties
+ * (0 < |a-b| <= 1e-5 |a|), and Spearman over the layer's 256 neurons moves with it. Counted in
+ * model/'s reference activations (example_acts.f32), per layer: sentiment 145/166/162 and
+ * animal_vs_tool 174/193/209 of the 256 neurons hold near-ties, capital_of 0/2/1. On those two
+ * sub-functions our AP vector of model/ already differs from predictivity.csv on 100-146
+ * neurons (rank correlation with it 0.987-0.995, all from tie breaking); ckpt-b/ has no
+ * reference activations but the same texts, so the same tie structure. The fixture tolerance
+ * 1e-3 is asserted on the (layer, sub-function) rows whose reference activations hold
+ * near-ties in under 1% of the neurons (the fixture's own 99% rule); on the others the
+ * difference is printed, and asserted to come with such near-ties. */
+static void test_emergence_fixture(void **state) {
+    (void)state;
+    Error err = {0};
+    Probe p;
+    assert_int_equal(modex_probe_load(&p, E2E "probe.csv", &err), 0);
+    EmergenceOpts o;
+    modex_emergence_defaults(&o);
+    o.ao.expert_size = 16;
+    char *paths[2] = {E2E "model", E2E "ckpt-b"};
+    long steps[2] = {0, 1};
+    EmergenceResult r;
+    assert_int_equal(modex_emergence_run(paths, steps, 2, NULL, &p, &o, NULL, &r, &err), 0);
+    int L = 3, F = 256, N = p.n_rows, ns = p.n_subs;
+    float *acts = ref_read_f32(E2E "example_acts.f32", (size_t)N * L * F);
+    assert_non_null(acts);
+    int near[3][8] = {{0}};
+    float *v = malloc(sizeof(float) * (size_t)N);
+    for (int l = 0; l < L; l++)
+        for (int s = 0; s < ns; s++)
+            for (int j = 0; j < F; j++) {
+                int k = 0;
+                for (int q = 0; q < p.subs[s].n_rows; q++) v[k++] = acts[((size_t)p.subs[s].rows[q] * L + l) * F + j];
+                for (int x = 1; x < k; x++) {
+                    float y = v[x]; int z = x - 1;
+                    while (z >= 0 && v[z] > y) { v[z + 1] = v[z]; z--; }
+                    v[z + 1] = y;
+                }
+                for (int x = 0; x + 1 < k; x++) {
+                    float d = v[x + 1] - v[x];
+                    if (d > 0 && d <= 1e-5f * fabsf(v[x + 1])) { near[l][s]++; break; }
+                }
+            }
+    free(v); free(acts);
+    FILE *f = fopen(E2E "spearman_neurons.csv", "r");
+    assert_non_null(f);
+    char line[256];
+    assert_non_null(fgets(line, sizeof line, f));
+    int rows = 0, asserted = 0;
+    while (fgets(line, sizeof line, f)) {
+        int l; char fn[64], sub[64]; double rho;
+        assert_int_equal(sscanf(line, "%d,%63[^,],%63[^,],%lf", &l, fn, sub, &rho), 4);
+        int s = modex_probe_find_sub(&p, sub);
+        assert_true(s >= 0);
+        double got = r.rho_n[(size_t)l * ns + s], d = fabs(got - rho);
+        int exact = near[l][s] * 100 < F;
+        printf("  layer %d %-15s rho %.6f reference %.6f |diff| %.2g; near-ties in %3d of %d neurons%s\n", l, sub, got, rho, d,
+               near[l][s], F, exact ? " (asserted within 1e-3)" : "");
+        if (exact) { assert_true(d <= 1e-3); asserted++; }
+        else assert_true(near[l][s] * 100 >= F);
+        rows++;
+    }
+    fclose(f);
+    assert_int_equal(rows, L * ns);
+    assert_int_equal(asserted, 3); /* capital_of in every layer */
+    modex_emergence_free(&r);
+    modex_probe_free(&p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routing),
         cmocka_unit_test(test_native),
+        cmocka_unit_test(test_emergence_self),
+        cmocka_unit_test(test_emergence_stable),
+        cmocka_unit_test(test_emergence_list),
+        cmocka_unit_test(test_emergence_fixture),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
