@@ -84,4 +84,21 @@ grep -qx 'all,rho_neurons,0.9,' "$f" || fail "stabilisation: $(cat "$f")"
 bad emergence "$E2E/model" --probe "$E2E/probe.csv" -o "$T/x9"
 bad emergence "$E2E/model" "$E2E/nosuch" --probe "$E2E/probe.csv" -o "$T/x10"
 [ ! -e "$T/x10/emergence.csv" ] || fail "partial emergence output"
+# --- task neurons ------------------------------------------------------------------------------
+for d in a b; do
+  "$MODEX" taskneurons "$E2E/model" "$E2E/probe.csv" -o "$T/t$d" --expert-size 16 --fraction 0.05 2>/dev/null
+done
+for n in task_neurons.csv overlap.csv task_experts.csv; do
+  cmp "$T/ta/$n" "$T/tb/$n" || fail "taskneurons $n not deterministic"
+done
+f=$(lf "$T/ta/task_neurons.csv")
+head -1 "$f" | grep -qx 'layer,function,subfunction,rank,neuron,importance,expert' || fail "task_neurons header"
+[ "$(wc -l < "$f")" = $((1 + 3 * 3 * 13)) ] || fail "task_neurons rows: $(wc -l < "$f")"
+f=$(lf "$T/ta/overlap.csv")
+[ "$(awk -F, 'NR>1 && $3==$5 && $6!=1' "$f" | wc -l)" = 0 ] || fail "overlap diagonal"
+f=$(lf "$T/ta/task_experts.csv")
+# every layer and sub-function: the counts add up to the 13 top neurons
+[ "$(awk -F, 'NR>1 {c[$1" "$3]+=$5} END {for (k in c) if (c[k]!=13) print k}' "$f")" = "" ] || fail "task_experts counts"
+bad taskneurons "$E2E/model" "$E2E/probe.csv" -o "$T/x11" --fraction 0
+bad taskneurons "$E2E/model" "$E2E/probe.csv" -o "$T/x12" --layers 7
 echo "interv: ok"

@@ -3,6 +3,7 @@
  *   model/ against ckpt-b/ reproduces spearman_neurons.csv (SciPy on scikit-learn AP) within
  *   1e-3 where that is meaningful — see test_emergence_fixture for the float32 near-ties;
  *   the checkpoint list sorts a run folder by step; means and the stabilisation step;
+ * - task neurons: importance ratios, top sets, Jaccard overlaps recomputed naively here;
  * - avg-k with k = E, ground truth with k = E and dynamic-k with tau = 1 give bitwise the
  *   dense forward's metrics (LM loss of every sub-function);
  * - for k < E and tau < 1 the metrics equal a naive re-implementation run text by text here
@@ -15,6 +16,7 @@
 #include "modex/emergence.h"
 #include "modex/forward.h"
 #include "modex/stats.h"
+#include "modex/taskneurons.h"
 #include <sys/stat.h>
 #include <unistd.h>
 #include "modex/routing.h"
@@ -428,6 +430,65 @@ static void test_emergence_fixture(void **state) {
     modex_probe_free(&p);
 }
 
+// --- task neurons ---------------------------------------------------------------------------------
+
+static void test_taskneurons(void **state) {
+    (void)state;
+    Fx f;
+    fx_open(&f);
+    Error err = {0};
+    AnalysisOpts o;
+    modex_analysis_defaults(&o);
+    o.expert_size = 16; o.shuffles = 0; o.agg = AGG_MEAN;
+    Analysis a;
+    assert_int_equal(modex_analysis_run(&a, f.m, f.t, &f.p, &o, NULL, &err), 0);
+    TaskNeurons tn;
+    assert_int_equal(modex_taskneurons_compute(&a, 0.05, &tn, &err), 0);
+    int L = 3, W = 256, ns = f.p.n_subs, k = 13, nu = f.p.n_units;
+    assert_int_equal(tn.k, k); /* round(0.05 * 256) */
+    for (int l = 0; l < L; l++)
+        for (int s = 0; s < ns; s++) {
+            unsigned char *pos = calloc((size_t)nu, 1);
+            for (int q = 0; q < f.p.subs[s].n_rows; q++)
+                if (f.p.rows[f.p.subs[s].rows[q]].label) pos[f.p.rows[f.p.subs[s].rows[q]].unit] = 1;
+            const float *imp = tn.importance + ((size_t)l * ns + s) * W;
+            for (int j = 0; j < W; j++) {
+                double st = 0, sg = 0; int nt = 0, ng = 0;
+                for (int u = 0; u < nu; u++) {
+                    double v = fabs(a.layers[l].acts[(size_t)u * W + j]);
+                    if (pos[u]) { st += v; nt++; } else { sg += v; ng++; }
+                }
+                double want = sg > 0 ? (st / nt) / (sg / ng) : NAN;
+                if (isnan(want)) assert_true(isnan(imp[j]));
+                else assert_true(fabs(imp[j] - want) <= 1e-6 * want);
+            }
+            /* the top set: no neuron outside it is more important than one inside */
+            const int *top = tn.top + ((size_t)l * ns + s) * k;
+            unsigned char in[256] = {0};
+            float lo = INFINITY;
+            for (int i = 0; i < k; i++) { in[top[i]] = 1; assert_false(isnan(imp[top[i]])); if (imp[top[i]] < lo) lo = imp[top[i]]; }
+            for (int i = 1; i < k; i++) assert_true(imp[top[i - 1]] >= imp[top[i]]);
+            for (int j = 0; j < W; j++) if (!in[j] && !isnan(imp[j])) assert_true(imp[j] <= lo);
+            free(pos);
+        }
+    /* Jaccard: symmetric, 1 on the diagonal, |A n B| / (2k - |A n B|) */
+    for (int l = 0; l < L; l++)
+        for (int s = 0; s < ns; s++)
+            for (int u = 0; u < ns; u++) {
+                const int *A = tn.top + ((size_t)l * ns + s) * k, *B = tn.top + ((size_t)l * ns + u) * k;
+                int inter = 0;
+                for (int i = 0; i < k; i++) for (int q = 0; q < k; q++) inter += A[i] == B[q];
+                double want = (double)inter / (2 * k - inter);
+                assert_true(fabs(tn.jaccard[((size_t)l * ns + s) * ns + u] - want) < 1e-15);
+                if (s == u) assert_true(want == 1.0);
+            }
+    modex_taskneurons_free(&tn);
+    assert_int_equal(modex_taskneurons_compute(&a, 0.0, &tn, &err), -1);
+    modex_taskneurons_free(&tn);
+    modex_analysis_free(&a);
+    fx_close(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routing),
@@ -436,6 +497,7 @@ int main(void) {
         cmocka_unit_test(test_emergence_stable),
         cmocka_unit_test(test_emergence_list),
         cmocka_unit_test(test_emergence_fixture),
+        cmocka_unit_test(test_taskneurons),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
