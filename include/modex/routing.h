@@ -10,6 +10,7 @@
  * Ties in top-k: lower expert index first. k >= E (or tau >= 1) is the dense forward. */
 #ifndef MODEX_ROUTING_H
 #define MODEX_ROUTING_H
+#include <stdio.h>
 #include "modex/perturb.h"
 
 typedef enum RouteMethod { ROUTE_AVGK, ROUTE_GT, ROUTE_DYNK, ROUTE_NATIVE } RouteMethod;
@@ -31,6 +32,12 @@ int modex_route_native(Perturber *pt, const Model *m, int k, PerturbResult *out,
  * layer l on sub-function s's positive texts (all its texts if none) that chose expert e. */
 int modex_route_frequency(const Model *m, const Tokenizer *t, const Probe *p, double *out, Error *err);
 
-/* Bench rows: one-expert perturbation with and without reuse, a routing curve. */
+/* Bench rows (`modex bench`): on a GPT-2-small-shaped synthetic model over 256 probe texts,
+ * a one-expert perturbation with and without reuse of the cached states below it, and a
+ * ground-truth routing curve. The probe is generated; the tokenizer is the GPT-2 BPE of the
+ * fixtures (../shared/fixtures/tokenizers/gpt2-bpe from the repository root, or
+ * $MODEX_FIXTURES/tokenizers/gpt2-bpe); without it the rows say so and -1 is returned. */
 int modex_bench_interv(FILE *out);
+/* The same rows for another shape (n_texts generated texts; tests use small ones). */
+int modex_bench_interv_config(FILE *out, const ModelConfig *c, int n_texts, const char *label);
 #endif
