@@ -22,7 +22,7 @@ static void usage(FILE *f) {
             ">= (1-tau) max). Native MoE models: the router's own top-k, and each sub-function's\n"
             "expert choice frequencies (routing_experts.csv). Writes routing.csv:\n"
             "method,layer_set,k_or_tau,mean_experts,function,subfunction,loss,accuracy (the first\n"
-            "rows, method dense, are the unrouted model).\n\n"
+            "rows, method dense, are the unrouted model: all E experts, or a native MoE's top_k).\n\n"
             "options:\n"
             "  -o, --out DIR          output folder (created if missing)\n"
             "  --methods LIST         avg_k,ground_truth,dynamic_k (default all three)\n"
@@ -131,7 +131,8 @@ static void rows(CsvOut *c, const Run *r, const char *meth, double kt, double me
 static void write_routing(void *ctx, CsvOut *c) {
     const Run *r = ctx;
     modex_csv_header(c, "method,layer_set,k_or_tau,mean_experts,function,subfunction,loss,accuracy");
-    int E = r->m->cfg.n_experts > 0 ? r->m->cfg.n_experts : r->E;
+    /* the unrouted model: every expert of a split, or a native MoE's own top_k */
+    int E = r->m->cfg.n_experts > 0 ? r->m->cfg.top_k : r->E;
     rows(c, r, "dense", E, E, &r->dense);
     for (int i = 0; i < r->n_pts; i++)
         rows(c, r, modex_route_method_name((RouteMethod)r->pts[i].meth), r->pts[i].kt, r->pts[i].mean, &r->pts[i].r);
