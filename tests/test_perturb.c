@@ -7,7 +7,9 @@
  *   from the embeddings, in every mode and with a thinned cache;
  * - mean mode uses the mean activation over all probe tokens (recomputed here);
  * - random masks have the mask's expert / neuron counts; same seed, same numbers;
- * - the job publishes the same numbers as the direct calls. */
+ * - the job publishes the same numbers as the direct calls;
+ * - encoders (a synthetic one): the metric is the mean relative change of the final hidden
+ *   state, recomputed here from two plain forwards. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -55,6 +57,14 @@ static int cap_ffn(void *ctx, int l, float *a, int T, int w, const Batch *b) {
     Cap *c = ctx;
     for (int t = 0; t < T; t++)
         for (int j = 0; j < w; j++) c->sum[(size_t)l * w + j] += a[(size_t)t * w + j];
+    return 0;
+}
+
+static int zero_half(void *ctx, int l, float *a, int T, int w, const Batch *b) {
+    (void)b;
+    const PerturbMask *k = ctx;
+    for (int t = 0; t < T; t++)
+        for (int j = 0; j < w; j++) if (k->on[(size_t)l * w + j]) a[(size_t)t * w + j] = 0;
     return 0;
 }
 
@@ -349,6 +359,70 @@ static void test_random_masks(void **state) {
     fx_close(&f);
 }
 
+static void test_encoder(void **state) {
+    (void)state;
+    ModelConfig c = {0};
+    c.n_layer = 2; c.d_model = 32; c.n_head = 4; c.d_ff = 64; c.vocab = 600; c.max_pos = 64;
+    c.causal = 0; c.norm = NORM_LAYER; c.norm_eps = 1e-5f; c.act = ACT_GELU_ERF; c.learned_pos = 1; c.init_range = 0.2f;
+    Model *m = modex_model_synthetic(&c, QKV_SEPARATE, 1, 3);
+    Error err = {0};
+    Tokenizer *t = modex_tok_load(FIX "tokenizers/bytebpe/tokenizer.json", &err);
+    assert_non_null(t);
+    Probe p;
+    assert_int_equal(modex_probe_parse(&p, "probe.csv", PROBE, sizeof PROBE - 1, &err), 0);
+    Perturber *pt = modex_perturber_new(m, t, &p, &err);
+    assert_non_null(pt);
+    PerturbResult cl = {0}, r = {0};
+    assert_int_equal(modex_perturber_clean(pt, &cl, NULL, NULL, &err), 0);
+    PerturbMask k;
+    modex_mask_init(&k, m);
+    for (int j = 0; j < 64; j += 2) k.on[64 + j] = 1; /* half of layer 1 */
+    assert_int_equal(modex_perturber_eval(pt, &k, PERTURB_ZERO, 0, &r, NULL, NULL, &err), 0);
+    /* independent: plain forwards, the masked one zeroing the same neurons in a hook */
+    int ns = p.n_subs, D = 32;
+    for (int s = 0; s < ns; s++) {
+        assert_int_equal(cl.kind[s], 2);
+        assert_true(cl.value[s] == 0.0);
+        assert_true(isnan(cl.loss[s]));
+        assert_string_equal(modex_perturb_metric_name(r.kind[s]), "rel_change");
+        double sum = 0; long n = 0;
+        const SubFunction *S = &p.subs[s];
+        for (int q = 0; q < S->n_rows; q++) {
+            const ProbeRow *row = &p.rows[S->rows[q]];
+            if (row->label != 1) continue;
+            int ti = p.units[row->unit].text;
+            TokEncoding e = {0};
+            assert_int_equal(modex_tok_encode(t, p.texts[ti], p.text_len[ti], 1, &e, &err), 0);
+            int start[2] = {0, e.n};
+            Batch b = {1, e.ids, start};
+            float *h0 = malloc(sizeof(float) * (size_t)e.n * D), *h1 = malloc(sizeof(float) * (size_t)e.n * D);
+            assert_int_equal(modex_forward(m, &b, NULL, NULL, h0, &err), 0);
+            ForwardHooks hk = {.ctx = &k, .ffn = zero_half};
+            assert_int_equal(modex_forward(m, &b, NULL, &hk, h1, &err), 0);
+            for (int i = 0; i < e.n; i++) {
+                double dn = 0, nn = 0;
+                for (int d = 0; d < D; d++) {
+                    double z = (double)h1[i * D + d] - h0[i * D + d];
+                    dn += z * z; nn += (double)h0[i * D + d] * h0[i * D + d];
+                }
+                sum += sqrt(dn / nn); n++;
+            }
+            free(h0); free(h1);
+            modex_tok_encoding_free(&e);
+        }
+        printf("  encoder sub %d: relative change %.6g (recomputed %.6g over %ld tokens)\n", s, r.value[s], sum / n, n);
+        assert_int_equal(r.n[s], n);
+        assert_true(r.value[s] > 0);
+        assert_true(fabs(r.value[s] - sum / n) <= 1e-5 * (sum / n));
+    }
+    modex_perturb_result_free(&cl); modex_perturb_result_free(&r);
+    modex_mask_free(&k);
+    modex_perturber_free(pt);
+    modex_probe_free(&p);
+    modex_tok_free(t);
+    modex_model_free(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_zero_layer),
@@ -356,6 +430,7 @@ int main(void) {
         cmocka_unit_test(test_resume_bitwise),
         cmocka_unit_test(test_means_and_shuffle),
         cmocka_unit_test(test_random_masks),
+        cmocka_unit_test(test_encoder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
