@@ -282,9 +282,10 @@ static int cmd_routing(int argc, char **argv) {
         fprintf(stderr, "modex: %s\n", js.error);
         goto out;
     }
-    if (interv_write_csv(out, "routing.csv", force, write_routing, &r, &err) ||
-        (native && interv_write_csv(out, "routing_experts.csv", force, write_freq, &r, &err))) {
+    if (interv_write_csv(out, "routing.csv", force, write_routing, &r, &err)) { modex_error_print(&err); goto out; }
+    if (native && interv_write_csv(out, "routing_experts.csv", force, write_freq, &r, &err)) {
         modex_error_print(&err);
+        if (!force) { char *p = modex_path_join(out, "routing.csv"); remove(p); free(p); } /* all or none */
         goto out;
     }
     fprintf(stderr, "modex: %d points; wrote %s/routing.csv%s\n", r.n_pts, out, native ? " and routing_experts.csv" : "");

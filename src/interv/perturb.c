@@ -202,6 +202,7 @@ Perturber *modex_perturber_new(const Model *m, const Tokenizer *t, const Probe *
     pthread_mutex_init(&pt->mu, NULL);
     modex_tok_special_added(t, NULL, NULL, NULL, &pt->n_suffix);
     if (modex_probe_tokenize(t, p, &pt->ids, &pt->n_ids, &pt->ub, &pt->ue, err)) { pt->ids = NULL; goto fail; }
+    pt->n_seq = p->n_texts;
     pt->text_off = modex_xmalloc(sizeof(int) * (size_t)(p->n_texts + 1));
     for (int i = 0; i < p->n_texts; i++) {
         if (m->cfg.learned_pos && pt->n_ids[i] > m->cfg.max_pos) {
@@ -213,7 +214,6 @@ Perturber *modex_perturber_new(const Model *m, const Tokenizer *t, const Probe *
     }
     pt->text_off[p->n_texts] = pt->n_tokens;
     /* answers and prediction positions */
-    pt->n_seq = p->n_texts;
     pt->ans = modex_xmalloc(sizeof(int32_t) * (size_t)(p->n_rows + 1));
     pt->ans_ids = modex_xcalloc((size_t)p->n_rows + 1, sizeof(int32_t *));
     pt->ans_n = modex_xcalloc((size_t)p->n_rows + 1, sizeof(int));
