@@ -8,6 +8,8 @@
  * - mean mode uses the mean activation over all probe tokens (recomputed here);
  * - random masks have the mask's expert / neuron counts; same seed, same numbers;
  * - the job publishes the same numbers as the direct calls;
+ * - all-token answer accuracy: answers made of the model's own two greedy tokens score 1,
+ *   answers whose second token is not the greedy one score 1 on the first token only;
  * - encoders (a synthetic one): the metric is the mean relative change of the final hidden
  *   state, recomputed here from two plain forwards. */
 #include <setjmp.h>
@@ -359,6 +361,113 @@ static void test_random_masks(void **state) {
     fx_close(&f);
 }
 
+static int argmax_last(const Model *m, const int32_t *ids, int n) {
+    Error err = {0};
+    int V = m->cfg.vocab, start[2] = {0, n};
+    Batch b = {1, ids, start};
+    float *lg = malloc(sizeof(float) * (size_t)n * V);
+    ForwardOpts o = {.logits = LOGITS_ALL};
+    assert_int_equal(modex_forward(m, &b, &o, NULL, lg, &err), 0);
+    const float *r = lg + (size_t)(n - 1) * V;
+    int a = 0;
+    for (int v = 1; v < V; v++) if (r[v] > r[a]) a = v;
+    free(lg);
+    return a;
+}
+
+static void csv_quoted(char *buf, size_t cap, const char *s) {
+    size_t o = strlen(buf);
+    buf[o++] = '"';
+    for (; *s && o + 3 < cap; s++) { if (*s == '"') buf[o++] = '"'; buf[o++] = *s; }
+    buf[o++] = '"';
+    buf[o] = 0;
+}
+
+static void test_answer_all(void **state) {
+    (void)state;
+    Fx f;
+    fx_open(&f, E2E "model");
+    Error err = {0};
+    const char *texts[] = {"The capital of France is", "A cat sat on the", "This book was", "I saw a dog near the"};
+    char csv[8192] = "text,subfunction,label,answer\n";
+    int n_right = 0, n_wrong = 0;
+    for (int i = 0; i < 4; i++) {
+        TokEncoding e = {0};
+        assert_int_equal(modex_tok_encode(f.t, texts[i], strlen(texts[i]), 1, &e, &err), 0);
+        int32_t ids[64];
+        memcpy(ids, e.ids, sizeof(int32_t) * (size_t)e.n);
+        int n = e.n;
+        modex_tok_encoding_free(&e);
+        int g1 = argmax_last(f.m, ids, n);
+        ids[n] = g1;
+        int g2 = argmax_last(f.m, ids, n + 1);
+        int bad2 = g2 == 13 ? 14 : 13; /* any other token */
+        for (int w = 0; w < 2; w++) {
+            int32_t ans[2] = {g1, w ? bad2 : g2};
+            char *a = modex_tok_decode(f.t, ans, 2, 0);
+            /* keep the row only when text + answer tokenises back to text + the two tokens */
+            char cat[256];
+            snprintf(cat, sizeof cat, "%s%s", texts[i], a);
+            TokEncoding c = {0};
+            assert_int_equal(modex_tok_encode(f.t, cat, strlen(cat), 1, &c, &err), 0);
+            int same = c.n == n + 2 && !memcmp(c.ids, ids, sizeof(int32_t) * (size_t)n) && c.ids[n] == ans[0] && c.ids[n + 1] == ans[1];
+            modex_tok_encoding_free(&c);
+            if (same) {
+                csv_quoted(csv, sizeof csv, texts[i]);
+                strcat(csv, w ? ",wrong,1," : ",right,1,");
+                csv_quoted(csv, sizeof csv, a);
+                strcat(csv, "\n");
+                if (w) n_wrong++; else n_right++;
+            }
+            free(a);
+        }
+    }
+    strcat(csv, "This book was dreadful.,right,0,\nThis book was dreadful.,wrong,0,\n"); /* negatives, no answer */
+    printf("  %d right and %d wrong two-token answers\n%s", n_right, n_wrong, csv);
+    assert_true(n_right >= 2 && n_wrong >= 2);
+    Probe p;
+    int prc = modex_probe_parse(&p, "answers.csv", csv, strlen(csv), &err);
+    if (prc) printf("%s\n", err.msg);
+    assert_int_equal(prc, 0);
+    Perturber *pt = modex_perturber_new(f.m, f.t, &p, &err);
+    assert_non_null(pt);
+    int right = modex_probe_find_sub(&p, "right"), wrong = modex_probe_find_sub(&p, "wrong");
+    PerturbResult r = {0};
+    assert_int_equal(modex_perturber_clean(pt, &r, NULL, NULL, &err), 0);
+    assert_true(r.value[right] == 1.0 && r.value[wrong] == 1.0); /* first token */
+    double loss_first = r.loss[right];
+    modex_perturb_result_free(&r);
+    modex_perturber_set_answer_all(pt, 1);
+    assert_int_equal(modex_perturber_clean(pt, &r, NULL, NULL, &err), 0);
+    assert_true(r.value[right] == 1.0 && r.value[wrong] == 0.0);  /* every token */
+    assert_true(r.loss[right] == loss_first);                      /* loss on the texts only */
+    modex_perturb_result_free(&r);
+    /* a masked run resumes from the cache with the answer sequences too: bitwise as from layer 0 */
+    Perturber *full = modex_perturber_new(f.m, f.t, &p, &err);
+    modex_perturber_set_answer_all(full, 1);
+    modex_perturber_set_reuse(full, 0);
+    PerturbMask k;
+    modex_mask_init(&k, f.m);
+    for (int j = 0; j < k.width; j += 2) k.on[2 * k.width + j] = 1;
+    PerturbResult a = {0}, b = {0};
+    assert_int_equal(modex_perturber_eval(pt, &k, PERTURB_MEAN, 0, &a, NULL, NULL, &err), 0);
+    assert_int_equal(modex_perturber_eval(full, &k, PERTURB_MEAN, 0, &b, NULL, NULL, &err), 0);
+    assert_memory_equal(a.value, b.value, sizeof(double) * (size_t)p.n_subs);
+    assert_memory_equal(a.loss, b.loss, sizeof(double) * (size_t)p.n_subs);
+    /* the means are over the texts' tokens only, as without answer sequences */
+    Perturber *plain = modex_perturber_new(f.m, f.t, &p, &err);
+    PerturbResult c = {0};
+    assert_int_equal(modex_perturber_clean(plain, &c, NULL, NULL, &err), 0);
+    assert_memory_equal(modex_perturber_means(plain), modex_perturber_means(pt), sizeof(float) * (size_t)k.n_layer * k.width);
+    modex_perturb_result_free(&a); modex_perturb_result_free(&b); modex_perturb_result_free(&c);
+    modex_mask_free(&k);
+    modex_perturber_free(plain);
+    modex_perturber_free(full);
+    modex_perturber_free(pt);
+    modex_probe_free(&p);
+    fx_close(&f);
+}
+
 static void test_encoder(void **state) {
     (void)state;
     ModelConfig c = {0};
@@ -430,6 +539,7 @@ int main(void) {
         cmocka_unit_test(test_resume_bitwise),
         cmocka_unit_test(test_means_and_shuffle),
         cmocka_unit_test(test_random_masks),
+        cmocka_unit_test(test_answer_all),
         cmocka_unit_test(test_encoder),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -64,6 +64,11 @@ void modex_perturber_free(Perturber *pt);
 void modex_perturber_set_cache_bytes(Perturber *pt, size_t bytes);
 /* reuse = 0: every evaluation runs from the embeddings (benchmarks, tests). */
 void modex_perturber_set_reuse(Perturber *pt, int reuse);
+/* all = 1: accuracy asks for every token of the answer, teacher forced: text + answer is run
+ * as one more sequence and the argmax at each answer position must be that answer token
+ * (answers of one token: the same as the first-token rule). Default 0: the first token.
+ * Changing it redoes the clean run. */
+void modex_perturber_set_answer_all(Perturber *pt, int all);
 /* Tokens per forward batch (default 2048); call before the clean run. */
 void modex_perturber_set_batch_tokens(Perturber *pt, int tokens);
 int  modex_perturber_n_tokens(const Perturber *pt);
