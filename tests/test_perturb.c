@@ -532,6 +532,72 @@ static void test_encoder(void **state) {
     modex_model_free(m);
 }
 
+/* Rows with a span predict the answer from the text before the span: for "CONTEXT g1!" with
+ * span g1, the answer g1 (the model's own argmax after CONTEXT, computed here by a plain
+ * forward) is right and another token is wrong, although neither follows the whole text. */
+static void test_span_context(void **state) {
+    (void)state;
+    Fx f;
+    fx_open(&f, E2E "model");
+    Error err = {0};
+    const char *ctxs[] = {"The capital of France is", "A cat sat on the", "This book was", "I saw a dog near the",
+                          "The weather today is", "My favourite colour is", "She opened the", "We walked to the"};
+    char csv[8192] = "text,subfunction,label,span,answer\n";
+    int kept = 0;
+    for (int i = 0; i < 8; i++) {
+        TokEncoding e = {0};
+        assert_int_equal(modex_tok_encode(f.t, ctxs[i], strlen(ctxs[i]), 1, &e, &err), 0);
+        int g1 = argmax_last(f.m, e.ids, e.n), n = e.n;
+        int32_t ids[64];
+        memcpy(ids, e.ids, sizeof(int32_t) * (size_t)n);
+        modex_tok_encoding_free(&e);
+        int other = g1 == 13 ? 14 : 13;
+        char *a = modex_tok_decode(f.t, &g1, 1, 0), *b = modex_tok_decode(f.t, &other, 1, 0);
+        /* only answers that tokenise back after the context as exactly that token */
+        char cat[256];
+        snprintf(cat, sizeof cat, "%s%s", ctxs[i], a);
+        assert_int_equal(modex_tok_encode(f.t, cat, strlen(cat), 1, &e, &err), 0);
+        int same = e.n == n + 1 && !memcmp(e.ids, ids, sizeof(int32_t) * (size_t)n) && e.ids[n] == g1;
+        modex_tok_encoding_free(&e);
+        const char *span = a[0] == ' ' ? a + 1 : a;
+        char text[256];
+        snprintf(text, sizeof text, "%s%s!", ctxs[i], a);
+        char *at = strstr(text, span);
+        size_t want = strlen(ctxs[i]) + (a[0] == ' ');
+        if (same && span[0] && at && (size_t)(at - text) == want && strchr(a, '"') == NULL && strchr(b, '"') == NULL) {
+            for (int w = 0; w < 2; w++) {
+                csv_quoted(csv, sizeof csv, text);
+                strcat(csv, w ? ",wrong,1," : ",right,1,");
+                csv_quoted(csv, sizeof csv, span);
+                strcat(csv, ",");
+                csv_quoted(csv, sizeof csv, w ? b : a);
+                strcat(csv, "\n");
+            }
+            kept++;
+        }
+        free(a); free(b);
+    }
+    strcat(csv, "This book was dreadful.,right,0,,\nThis book was dreadful.,wrong,0,,\n");
+    printf("  %d contexts\n%s", kept, csv);
+    assert_true(kept >= 2);
+    Probe p;
+    int prc = modex_probe_parse(&p, "span.csv", csv, strlen(csv), &err);
+    if (prc) printf("%s\n", err.msg);
+    assert_int_equal(prc, 0);
+    Perturber *pt = modex_perturber_new(f.m, f.t, &p, &err);
+    assert_non_null(pt);
+    PerturbResult r = {0};
+    assert_int_equal(modex_perturber_clean(pt, &r, NULL, NULL, &err), 0);
+    int right = modex_probe_find_sub(&p, "right"), wrong = modex_probe_find_sub(&p, "wrong");
+    assert_int_equal(r.kind[right], 0);
+    assert_true(r.value[right] == 1.0);
+    assert_true(r.value[wrong] == 0.0);
+    modex_perturb_result_free(&r);
+    modex_perturber_free(pt);
+    modex_probe_free(&p);
+    fx_close(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_zero_layer),
@@ -541,6 +607,7 @@ int main(void) {
         cmocka_unit_test(test_random_masks),
         cmocka_unit_test(test_answer_all),
         cmocka_unit_test(test_encoder),
+        cmocka_unit_test(test_span_context),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

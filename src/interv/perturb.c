@@ -128,6 +128,7 @@ struct Perturber {
     int *text_off;            /* [n_texts] offset of each text in probe order */
     int32_t *ans;             /* [n_rows] answer's first token, -1 none */
     int32_t **ans_ids; int *ans_n; /* [n_rows] every token of the answer */
+    int32_t **ctx_ids; int *ctx_n; /* [n_rows] rows with a span: the tokens of the text before it */
     int answer_all;           /* accuracy: every answer token (teacher forced), not only the first */
     int *row_seq;             /* [n_rows] answer sequence of a row, -1 */
     int *pred_pos;            /* [n_seq] position the answer is predicted from (answer sequences: of its first token) */
@@ -152,28 +153,48 @@ static int cmp_len_desc(const void *a, const void *b, void *ctx) {
     return x < y ? -1 : x > y;
 }
 
-/* The answer's first token for a row (rule in perturb.h). */
+/* The answer's tokens for a row (rule in perturb.h). Rows with a span predict the answer
+ * from the text before the span (its trailing blanks dropped when the answer starts with
+ * one: "The capital of France is| Paris"); other rows from the whole text. */
 static int answer_token(Perturber *pt, int row, Error *err) {
     const Probe *p = pt->p;
     const ProbeRow *r = &p->rows[row];
-    int ti = p->units[r->unit].text;
+    const ProbeUnit *u = &p->units[r->unit];
+    int ti = u->text;
     size_t lt = p->text_len[ti], la = strlen(r->answer);
+    const int32_t *ctx = pt->ids[ti];
+    int n = pt->n_ids[ti] - pt->n_suffix;
+    TokEncoding ce = {0};
+    if (u->span_begin >= 0) {
+        lt = (size_t)u->span_begin;
+        if (la && (r->answer[0] == ' ' || r->answer[0] == '\t'))
+            while (lt > 0 && (p->texts[ti][lt - 1] == ' ' || p->texts[ti][lt - 1] == '\t')) lt--;
+        if (lt == 0) return modex_error_line(err, p->path, r->line, 0, "span starts the text: no context to predict the answer from (text before the span)");
+        if (modex_tok_encode(pt->t, p->texts[ti], lt, 1, &ce, err)) return -1;
+        n = ce.n - pt->n_suffix;
+        if (n <= 0) { modex_tok_encoding_free(&ce); return modex_error_line(err, p->path, r->line, 0, "no token before the span (text before the span)"); }
+        pt->ctx_ids[row] = modex_xmalloc(sizeof(int32_t) * (size_t)n);
+        memcpy(pt->ctx_ids[row], ce.ids, sizeof(int32_t) * (size_t)n);
+        pt->ctx_n[row] = n;
+        ctx = pt->ctx_ids[row];
+        modex_tok_encoding_free(&ce);
+    }
     char *cat = modex_xmalloc(lt + la + 1);
     memcpy(cat, p->texts[ti], lt);
     memcpy(cat + lt, r->answer, la + 1);
     TokEncoding e = {0};
     if (modex_tok_encode(pt->t, cat, lt + la, 1, &e, err)) { free(cat); return -1; }
     free(cat);
-    int n = pt->n_ids[ti] - pt->n_suffix, na = e.n - n - pt->n_suffix;
+    int na = e.n - n - pt->n_suffix;
     int prefix = na > 0;
-    for (int i = 0; i < n && prefix; i++) prefix = e.ids[i] == pt->ids[ti][i];
+    for (int i = 0; i < n && prefix; i++) prefix = e.ids[i] == ctx[i];
     if (prefix) {
         pt->ans_ids[row] = modex_xmalloc(sizeof(int32_t) * (size_t)na);
         memcpy(pt->ans_ids[row], e.ids + n, sizeof(int32_t) * (size_t)na);
         pt->ans_n[row] = na;
     }
     modex_tok_encoding_free(&e);
-    if (!prefix) { /* the text's last token merges with the answer: the answer alone */
+    if (!prefix) { /* the context's last token merges with the answer: the answer alone */
         if (modex_tok_encode(pt->t, r->answer, la, 0, &e, err)) return -1;
         if (e.n > 0) {
             pt->ans_ids[row] = modex_xmalloc(sizeof(int32_t) * (size_t)e.n);
@@ -217,6 +238,8 @@ Perturber *modex_perturber_new(const Model *m, const Tokenizer *t, const Probe *
     pt->ans = modex_xmalloc(sizeof(int32_t) * (size_t)(p->n_rows + 1));
     pt->ans_ids = modex_xcalloc((size_t)p->n_rows + 1, sizeof(int32_t *));
     pt->ans_n = modex_xcalloc((size_t)p->n_rows + 1, sizeof(int));
+    pt->ctx_ids = modex_xcalloc((size_t)p->n_rows + 1, sizeof(int32_t *));
+    pt->ctx_n = modex_xcalloc((size_t)p->n_rows + 1, sizeof(int));
     pt->row_seq = modex_xmalloc(sizeof(int) * (size_t)(p->n_rows + 1));
     for (int r = 0; r < p->n_rows; r++) pt->row_seq[r] = -1;
     pt->pred_pos = modex_xmalloc(sizeof(int) * (size_t)(p->n_texts + 1));
@@ -227,7 +250,7 @@ Perturber *modex_perturber_new(const Model *m, const Tokenizer *t, const Probe *
         pt->ans[r] = -1;
         if (!pt->causal || !p->rows[r].answer || !p->rows[r].answer[0]) continue;
         if (answer_token(pt, r, err)) goto fail;
-        pt->need_ans[p->units[p->rows[r].unit].text] = 1;
+        if (!pt->ctx_n[r]) pt->need_ans[p->units[p->rows[r].unit].text] = 1;
     }
     /* texts per sub-function */
     pt->sub_texts = modex_xcalloc((size_t)p->n_subs + 1, sizeof(int *));
@@ -284,6 +307,8 @@ void modex_perturber_free(Perturber *pt) {
     batches_free(pt);
     if (pt->ids) for (int i = 0; i < pt->n_seq; i++) free(pt->ids[i]);
     if (pt->ans_ids) for (int r = 0; r < pt->p->n_rows; r++) free(pt->ans_ids[r]);
+    if (pt->ctx_ids) for (int r = 0; r < pt->p->n_rows; r++) free(pt->ctx_ids[r]);
+    free(pt->ctx_ids); free(pt->ctx_n);
     free(pt->ans_ids); free(pt->ans_n); free(pt->row_seq); free(pt->seq_row);
     free(pt->ids); free(pt->n_ids); free(pt->ub); free(pt->ue);
     free(pt->text_off); free(pt->ans); free(pt->pred_pos); free(pt->need_ans); free(pt->need_loss);
@@ -294,13 +319,15 @@ void modex_perturber_free(Perturber *pt) {
     free(pt);
 }
 
-/* Answer sequences (answer_all): text + answer for every answer of two or more tokens. */
+/* Answer sequences: context + answer, for every answer of two or more tokens (answer_all),
+ * and for every row with a span (its context is the text before the span; without
+ * answer_all only the answer's first token is appended). */
 static void answer_sequences(Perturber *pt) {
     const Probe *p = pt->p;
     for (int i = p->n_texts; i < pt->n_seq; i++) free(pt->ids[i]);
     pt->n_seq = p->n_texts;
     int extra = 0;
-    for (int r = 0; r < p->n_rows; r++) { pt->row_seq[r] = -1; extra += pt->answer_all && pt->ans_n[r] > 1; }
+    for (int r = 0; r < p->n_rows; r++) { pt->row_seq[r] = -1; extra += pt->ctx_n[r] > 0 || (pt->answer_all && pt->ans_n[r] > 1); }
     int n = p->n_texts + extra;
     pt->ids = modex_xrealloc(pt->ids, sizeof(int32_t *) * (size_t)(n + 1));
     pt->n_ids = modex_xrealloc(pt->n_ids, sizeof(int) * (size_t)(n + 1));
@@ -311,12 +338,14 @@ static void answer_sequences(Perturber *pt) {
     pt->seq_row = modex_xmalloc(sizeof(int) * (size_t)(n + 1));
     for (int i = 0; i < p->n_texts; i++) pt->seq_row[i] = -1;
     for (int r = 0; r < p->n_rows && extra; r++) {
-        if (pt->ans_n[r] < 2) continue;
-        int ti = p->units[p->rows[r].unit].text, nt = pt->n_ids[ti] - pt->n_suffix, k = pt->n_seq++;
-        pt->n_ids[k] = nt + pt->ans_n[r];
+        if (!pt->ctx_n[r] && !(pt->answer_all && pt->ans_n[r] > 1)) continue;
+        int ti = p->units[p->rows[r].unit].text, k = pt->n_seq++;
+        int nt = pt->ctx_n[r] ? pt->ctx_n[r] : pt->n_ids[ti] - pt->n_suffix, na = pt->answer_all ? pt->ans_n[r] : 1;
+        const int32_t *ctx = pt->ctx_n[r] ? pt->ctx_ids[r] : pt->ids[ti];
+        pt->n_ids[k] = nt + na;
         pt->ids[k] = modex_xmalloc(sizeof(int32_t) * (size_t)pt->n_ids[k]);
-        memcpy(pt->ids[k], pt->ids[ti], sizeof(int32_t) * (size_t)nt);
-        memcpy(pt->ids[k] + nt, pt->ans_ids[r], sizeof(int32_t) * (size_t)pt->ans_n[r]);
+        memcpy(pt->ids[k], ctx, sizeof(int32_t) * (size_t)nt);
+        memcpy(pt->ids[k] + nt, pt->ans_ids[r], sizeof(int32_t) * (size_t)na);
         pt->pred_pos[k] = nt - 1;
         pt->need_ans[k] = 1;
         pt->need_loss[k] = 0;
@@ -509,7 +538,7 @@ static void batch_metrics(Perturber *pt, const PBatch *b, const float *h, TextSt
         int ti = b->texts[s], t0 = b->start[s], len = b->start[s + 1] - t0;
         if (pt->seq_row[ti] >= 0) { /* answer sequence: every answer token, teacher forced */
             int r = pt->seq_row[ti];
-            for (int i = 0; i < pt->ans_n[r]; i++) {
+            for (int i = 0; i < pt->n_ids[ti] - 1 - pt->pred_pos[ti]; i++) { /* the answer tokens appended */
                 pos[n] = t0 + pt->pred_pos[ti] + i; txt[n] = ti; tgt[n] = -1; is_ans[n] = 2; expect[n] = pt->ans_ids[r][i]; n++;
             }
             continue;
