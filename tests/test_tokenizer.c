@@ -268,6 +268,109 @@ static void test_llama_gguf(void **st) {
     modex_tok_free(t);
 }
 
+// --- a SentencePiece-style BPE tokenizer.json (as Llama / Mistral ship it) --------------------
+/* vocab: <unk> <s> </s>, the 256 byte pieces, then ▁ a b ▁a ab ▁ab; merges ▁+a, a+b, ▁a+b */
+static void write_spm_json(const char *path, int byte_fallback, int metaspace) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"added_tokens\": [{\"id\": 0, \"content\": \"<unk>\", \"special\": true},"
+               "{\"id\": 1, \"content\": \"<s>\", \"special\": true}, {\"id\": 2, \"content\": \"</s>\", \"special\": true}],\n");
+    if (metaspace)
+        fprintf(f, "\"normalizer\": null, \"pre_tokenizer\": {\"type\": \"Metaspace\", \"replacement\": \"\\u2581\", "
+                   "\"prepend_scheme\": \"first\", \"split\": false},\n");
+    else
+        fprintf(f, "\"normalizer\": {\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"Prepend\", \"prepend\": \"\\u2581\"},"
+                   "{\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, \"content\": \"\\u2581\"}]}, \"pre_tokenizer\": null,\n");
+    fprintf(f, "\"post_processor\": {\"type\": \"TemplateProcessing\", \"single\": [{\"SpecialToken\": {\"id\": \"<s>\", \"type_id\": 0}},"
+               "{\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}], \"pair\": [], \"special_tokens\": {\"<s>\": {\"id\": \"<s>\", \"ids\": [1], \"tokens\": [\"<s>\"]}}},\n"
+               "\"decoder\": {\"type\": \"Sequence\", \"decoders\": [{\"type\": \"Replace\", \"pattern\": {\"String\": \"\\u2581\"}, \"content\": \" \"},"
+               "{\"type\": \"ByteFallback\"}, {\"type\": \"Fuse\"}, {\"type\": \"Strip\", \"content\": \" \", \"start\": 1, \"stop\": 0}]},\n"
+               "\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", \"fuse_unk\": true, \"byte_fallback\": %s, \"vocab\": {"
+               "\"<unk>\": 0, \"<s>\": 1, \"</s>\": 2", byte_fallback ? "true" : "false");
+    for (int b = 0; b < 256; b++) fprintf(f, ", \"<0x%02X>\": %d", b, 3 + b);
+    fprintf(f, ", \"\\u2581\": 259, \"a\": 260, \"b\": 261, \"\\u2581a\": 262, \"ab\": 263, \"\\u2581ab\": 264},\n"
+               "\"merges\": [\"\\u2581 a\", \"a b\", \"\\u2581a b\"]}}\n");
+    fclose(f);
+}
+
+static void expect_ids(const Tokenizer *t, const char *text, int special, const int32_t *want, int n) {
+    TokEncoding e;
+    Error err;
+    assert_int_equal(modex_tok_encode(t, text, strlen(text), special, &e, &err), 0);
+    if (e.n != n || memcmp(e.ids, want, sizeof(int32_t) * (size_t)n)) {
+        printf("  '%s': got", text);
+        for (int i = 0; i < e.n; i++) printf(" %d", e.ids[i]);
+        printf("\n");
+    }
+    assert_int_equal(e.n, n);
+    assert_memory_equal(e.ids, want, sizeof(int32_t) * (size_t)n);
+    char *s = modex_tok_decode(t, e.ids, e.n, 1);
+    if (t && strcmp(s, text) && want[n - 1] != 0) assert_string_equal(s, text);
+    free(s);
+    modex_tok_encoding_free(&e);
+}
+
+static void test_spm_style_json(void **st) {
+    (void)st;
+    for (int meta = 0; meta < 2; meta++) {
+        write_spm_json(tmp("spm.json"), 1, meta);
+        Tokenizer *t = load_ok(tmp("spm.json"));
+        assert_string_equal(modex_tok_kind(t), "SentencePiece-style BPE (tokenizer.json)");
+        /* ▁ a b ▁ a b: ▁+a (rank 0) twice, then ▁a+b (a+b no longer applies) */
+        expect_ids(t, "ab ab", 1, (const int32_t[]){1, 264, 264}, 3);
+        expect_ids(t, "ab ab", 0, (const int32_t[]){264, 264}, 2);
+        /* unknown characters fall back to their UTF-8 bytes */
+        expect_ids(t, "abc", 0, (const int32_t[]){264, 3 + 'c'}, 2);
+        expect_ids(t, "\xc3\xa9", 0, (const int32_t[]){259, 3 + 0xc3, 3 + 0xa9}, 3);
+        modex_tok_free(t);
+    }
+    /* without byte fallback, a run of unknown characters is one fused <unk> */
+    write_spm_json(tmp("spm.json"), 0, 0);
+    Tokenizer *t = load_ok(tmp("spm.json"));
+    expect_ids(t, "a\xc3\xa9\xc3\xa9", 0, (const int32_t[]){262, 0}, 2);
+    modex_tok_free(t);
+    unlink(tmp("spm.json"));
+}
+
+// --- random text: byte-level BPE and SentencePiece with byte fallback are lossless ----------
+/* (except for U+2581 itself, which SentencePiece decodes as a space, as sentencepiece does) */
+static void test_random_roundtrip(void **st) {
+    (void)st;
+    Tokenizer *tk[3] = {load_ok(fx("tokenizers/gpt2-bpe")), load_ok(fx("tokenizers/llama-spm/tokenizer.model")),
+                        load_ok(fx("tokenizers/bytebpe/tokenizer.json"))};
+    uint64_t s = 12345;
+    static const int32_t pool[] = {' ', ' ', 'a', 'e', 'Z', '\'', '.', '\n', '\t', '7', 0xe9, 0x301, 0x416,
+                                   0x6771, 0x1f600, 0xfffd, 0x0120, 0x7f, 0xa0, 0x3000, 0x10ffff};
+    for (int r = 0; r < 300; r++) {
+        char buf[256];
+        size_t n = 0;
+        int len = 1 + (int)(s % 40);
+        for (int i = 0; i < len; i++) {
+            s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+            int32_t c = pool[s % (sizeof pool / sizeof pool[0])];
+            char u[4];
+            int l = c < 0x80 ? (u[0] = (char)c, 1)
+                  : c < 0x800 ? (u[0] = (char)(0xc0 | c >> 6), u[1] = (char)(0x80 | (c & 63)), 2)
+                  : c < 0x10000 ? (u[0] = (char)(0xe0 | c >> 12), u[1] = (char)(0x80 | ((c >> 6) & 63)), u[2] = (char)(0x80 | (c & 63)), 3)
+                  : (u[0] = (char)(0xf0 | c >> 18), u[1] = (char)(0x80 | ((c >> 12) & 63)), u[2] = (char)(0x80 | ((c >> 6) & 63)), u[3] = (char)(0x80 | (c & 63)), 4);
+            memcpy(buf + n, u, (size_t)l);
+            n += (size_t)l;
+        }
+        buf[n] = 0;
+        for (int k = 0; k < 3; k++) {
+            TokEncoding e;
+            Error err;
+            assert_int_equal(modex_tok_encode(tk[k], buf, n, 0, &e, &err), 0);
+            char *d = modex_tok_decode(tk[k], e.ids, e.n, 1);
+            if (strcmp(d, buf)) printf("  tokenizer %d: '%s' -> '%s'\n", k, buf, d);
+            assert_string_equal(d, buf);
+            free(d);
+            modex_tok_encoding_free(&e);
+        }
+    }
+    for (int k = 0; k < 3; k++) modex_tok_free(tk[k]);
+}
+
 // --- threads share one tokenizer (and its word cache) ----------------------------------------
 typedef struct Job { const Tokenizer *t; Line *v; int n, bad; } Job;
 
@@ -421,6 +524,7 @@ int main(void) {
         cmocka_unit_test(test_probe_e2e_tokenizer),
         cmocka_unit_test(test_wordpiece),     cmocka_unit_test(test_unigram),
         cmocka_unit_test(test_llama_spm),     cmocka_unit_test(test_llama_gguf),
+        cmocka_unit_test(test_spm_style_json), cmocka_unit_test(test_random_roundtrip),
         cmocka_unit_test(test_threads),       cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_unknown_model_type), cmocka_unit_test(test_malformed_merges),
         cmocka_unit_test(test_truncated_spm),
