@@ -225,6 +225,20 @@ static void test_unigram(void **st) {
     assert_string_equal(modex_tok_kind(t), "Unigram (tokenizer.json)");
     check_fixture(t, fx("tokenizers/unigram/encodings.jsonl"), 1);
     check_roundtrip(t, fx("tokenizers/unigram/encodings.jsonl"), starts_with_space);
+    /* NFKC: decomposed, half-width and conjoining-jamo spellings encode as the composed ones */
+    const char *pairs[][2] = {{"caf\x65\xcc\x81 x", "caf\xc3\xa9 x"}, {"\xef\xbd\xb6\xef\xbe\x9e", "\xe3\x82\xac"},
+                              {"\xe1\x84\x80\xe1\x85\xa1", "\xea\xb0\x80"}, {"\xef\xac\x81ne", "fine"}};
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        TokEncoding a, b;
+        Error err;
+        assert_int_equal(modex_tok_encode(t, pairs[i][0], strlen(pairs[i][0]), 1, &a, &err), 0);
+        assert_int_equal(modex_tok_encode(t, pairs[i][1], strlen(pairs[i][1]), 1, &b, &err), 0);
+        assert_int_equal(a.n, b.n);
+        assert_memory_equal(a.ids, b.ids, sizeof(int32_t) * (size_t)a.n);
+        assert_int_equal(a.end[a.n - 1], (int32_t)strlen(pairs[i][0])); /* offsets stay in the original */
+        modex_tok_encoding_free(&a);
+        modex_tok_encoding_free(&b);
+    }
     modex_tok_free(t);
 }
 
