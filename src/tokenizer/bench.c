@@ -1,6 +1,6 @@
 /* bench.c — the tokenizer's bench row: byte-level BPE (the GPT-2 vocabulary from the fixtures)
- * encoding a few MB of generated English-like text on one thread. One word in eight is a
- * random letter strings (rare words, names), so that the word cache does not hide the merge loop. */
+ * encoding a few MB of generated English-like text on one thread. One word in eight is
+ * a random letter string (rare words, names), so that the word cache does not hide the merge loop. */
 #include <stdlib.h>
 #include <string.h>
 #include "modex/tokenizer.h"
