@@ -385,6 +385,80 @@ static void test_random_roundtrip(void **st) {
     for (int k = 0; k < 3; k++) modex_tok_free(tk[k]);
 }
 
+static void expect_load_error(const char *path, const char *want1, const char *want2);
+
+// --- a byte-level BPE vocabulary in GGUF metadata (tokenizer.ggml.model = "gpt2") ---------------
+typedef struct GBuf { uint8_t *d; size_t n, cap; } GBuf;
+static void gput(GBuf *b, const void *p, size_t n) {
+    if (b->n + n > b->cap) { b->cap = (b->n + n) * 2 + 64; b->d = realloc(b->d, b->cap); }
+    memcpy(b->d + b->n, p, n);
+    b->n += n;
+}
+static void gle(GBuf *b, uint64_t v, int n) { for (int i = 0; i < n; i++) { uint8_t x = (uint8_t)(v >> (8 * i)); gput(b, &x, 1); } }
+static void gstr(GBuf *b, const char *s) { gle(b, strlen(s), 8); gput(b, s, strlen(s)); }
+static void gkv_str(GBuf *b, const char *k, const char *v) { gstr(b, k); gle(b, 8, 4); gstr(b, v); }
+static void gkv_strs(GBuf *b, const char *k, const char **v, int n) {
+    gstr(b, k); gle(b, 9, 4); gle(b, 8, 4); gle(b, (uint64_t)n, 8);
+    for (int i = 0; i < n; i++) gstr(b, v[i]);
+}
+
+static void write_gguf_vocab(const char *path, const char *model) {
+    /* all 256 byte-level characters, then "ab", "Ġa", "Ġab", then the end-of-text token */
+    const char *tok[260];
+    static char names[256][8];
+    for (int b = 0; b < 256; b++) {
+        int cp = b;
+        if (!((b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff))) {
+            int k = 0;
+            for (int i = 0; i < b; i++) k += !((i >= 0x21 && i <= 0x7e) || (i >= 0xa1 && i <= 0xac) || (i >= 0xae && i <= 0xff));
+            cp = 256 + k;
+        }
+        if (cp < 0x80) { names[b][0] = (char)cp; names[b][1] = 0; }
+        else { names[b][0] = (char)(0xc0 | cp >> 6); names[b][1] = (char)(0x80 | (cp & 63)); names[b][2] = 0; }
+        tok[b] = names[b];
+    }
+    tok[256] = "ab"; tok[257] = "\xc4\xa0" "a"; tok[258] = "\xc4\xa0" "ab"; tok[259] = "<|endoftext|>";
+    const char *merges[] = {"a b", "\xc4\xa0 a", "\xc4\xa0" "a b"};
+    GBuf b = {0};
+    gput(&b, "GGUF", 4); gle(&b, 3, 4); gle(&b, 0, 8); gle(&b, 5, 8);
+    gkv_str(&b, "tokenizer.ggml.model", model);
+    gkv_strs(&b, "tokenizer.ggml.tokens", tok, 260);
+    gkv_strs(&b, "tokenizer.ggml.merges", merges, 3);
+    gstr(&b, "tokenizer.ggml.token_type"); gle(&b, 9, 4); gle(&b, 5, 4); gle(&b, 260, 8);
+    for (int i = 0; i < 260; i++) gle(&b, i == 259 ? 3 : 1, 4);
+    gstr(&b, "tokenizer.ggml.eos_token_id"); gle(&b, 4, 4); gle(&b, 259, 4);
+    write_file(path, b.d, b.n);
+    free(b.d);
+}
+
+static void test_gguf_bpe(void **st) {
+    (void)st;
+    write_gguf_vocab(tmp("v.gguf"), "gpt2");
+    Tokenizer *t = load_ok(tmp("v.gguf"));
+    assert_string_equal(modex_tok_kind(t), "byte-level BPE (GGUF)");
+    assert_int_equal(modex_tok_special(t, "eos"), 259);
+    assert_int_equal(modex_tok_special_added(t, NULL, NULL, NULL, NULL), 0); /* gpt2: no BOS by default */
+    /* " ab" is Ġ a b: a+b has rank 0, so it becomes Ġ ab, and (Ġ, ab) is no merge; the
+       control token in the text is matched whole */
+    const char *text = "ab ab<|endoftext|>";
+    TokEncoding e;
+    Error err;
+    assert_int_equal(modex_tok_encode(t, text, strlen(text), 1, &e, &err), 0);
+    assert_int_equal(e.n, 4);
+    assert_int_equal(e.ids[0], 256);
+    assert_string_equal(modex_tok_piece(t, e.ids[1]), "\xc4\xa0"); /* the space byte */
+    assert_int_equal(e.ids[2], 256);
+    assert_int_equal(e.ids[3], 259);
+    char *s = modex_tok_decode(t, e.ids, e.n, 0);
+    assert_string_equal(s, text);
+    free(s);
+    modex_tok_encoding_free(&e);
+    modex_tok_free(t);
+    write_gguf_vocab(tmp("v.gguf"), "bert");
+    expect_load_error(tmp("v.gguf"), "tokenizer.ggml.model 'bert': unknown tokenizer model type", "(expected llama or gpt2)");
+    unlink(tmp("v.gguf"));
+}
+
 // --- threads share one tokenizer (and its word cache) ----------------------------------------
 typedef struct Job { const Tokenizer *t; Line *v; int n, bad; } Job;
 
@@ -539,6 +613,7 @@ int main(void) {
         cmocka_unit_test(test_wordpiece),     cmocka_unit_test(test_unigram),
         cmocka_unit_test(test_llama_spm),     cmocka_unit_test(test_llama_gguf),
         cmocka_unit_test(test_spm_style_json), cmocka_unit_test(test_random_roundtrip),
+        cmocka_unit_test(test_gguf_bpe),
         cmocka_unit_test(test_threads),       cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_unknown_model_type), cmocka_unit_test(test_malformed_merges),
         cmocka_unit_test(test_truncated_spm),
