@@ -1,6 +1,6 @@
 /* bench.c — the tokenizer's bench row: byte-level BPE (the GPT-2 vocabulary from the fixtures)
- * encoding a few MB of generated English-like text on one thread. A quarter of the words are
- * random letter strings, so that the word cache does not hide the merge loop. */
+ * encoding a few MB of generated English-like text on one thread. One word in eight is
+ * a random letter string (rare words, names), so that the word cache does not hide the merge loop. */
 #include <stdlib.h>
 #include <string.h>
 #include "modex/tokenizer.h"
@@ -29,7 +29,7 @@ static char *make_text(size_t target, size_t *len) {
     while (n < target) {
         uint64_t r = rng(&s);
         if (in_sentence) b[n++] = ' ';
-        if (r % 4 == 0) { /* a random word */
+        if (r % 8 == 0) { /* a random word */
             int l = 3 + (int)((r >> 8) % 8);
             for (int i = 0; i < l; i++) b[n++] = (char)('a' + (rng(&s) % 26));
         } else {

@@ -83,7 +83,7 @@ typedef struct PreTok {
     int individual;             /* Digits */
 } PreTok;
 /* words: ranges into ns; the pre-tokenizer may rewrite ns (Metaspace, ByteLevel prefix). */
-void tok_pretokenize(const PreTok *p, NormStr *ns, Ranges *words, int seg_at_start);
+void tok_pretokenize(const PreTok *p, NormStr *ns, Ranges *words);
 pcre2_code *tok_regex(const char *pat, size_t len, Error *err, const char *file);
 extern const char TOK_GPT2_REGEX[];
 

@@ -217,7 +217,7 @@ static void encode_segment(const Tokenizer *t, const char *text, size_t a, size_
     for (int i = 0; i < t->n_norm; i++) tok_normalize(&t->norm[i], &ns);
     Ranges w = {0};
     if (ns.n) ranges_push(&w, 0, ns.n);
-    for (int i = 0; i < t->n_pre && w.n; i++) tok_pretokenize(&t->pre[i], &ns, &w, a == 0);
+    for (int i = 0; i < t->n_pre && w.n; i++) tok_pretokenize(&t->pre[i], &ns, &w);
     for (int i = 0; i < w.n; i++) {
         size_t off = w.r[i].b, n = w.r[i].e - w.r[i].b;
         switch (t->model) {
