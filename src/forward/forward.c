@@ -85,6 +85,7 @@ static void rope(float *x, int nh, const Model *m, const Batch *b) {
 typedef struct Work {
     int T, max_len;
     float *x, *xn, *q, *k, *v, *att, *qkv, *tmp, *h, *g, *scratch, *ffo;
+    void (*ffn_in)(void *ctx, int layer, const float *x, int T, int D, const Batch *b);
 } Work;
 
 static void attention(const Model *m, const LayerWeights *L, const float *xin, float *out, const Batch *b,
@@ -131,6 +132,7 @@ static void mul_range(void *c, int64_t b, int64_t e, int th) {
 static int ffn_dense(const Model *m, int layer, const float *xin, float *out, const Batch *b, const ForwardHooks *hk, Work *w) {
     const LayerWeights *L = &m->layers[layer];
     int T = w->T, F = m->cfg.d_ff;
+    if (w->ffn_in) w->ffn_in(hk ? hk->ctx : NULL, layer, xin, T, m->cfg.d_model, b);
     if (L->gate.w) {
         modex_linear_forward(w->g, xin, &L->gate, T);
         modex_activation(w->g, (int64_t)T * F, m->cfg.act);
@@ -153,6 +155,7 @@ static int ffn_moe(const Model *m, int layer, const float *xin, float *out, cons
     const LayerWeights *L = &m->layers[layer];
     const ModelConfig *c = &m->cfg;
     int T = w->T, F = c->d_ff, E = c->n_experts, K = c->top_k, D = c->d_model;
+    if (w->ffn_in) w->ffn_in(hk ? hk->ctx : NULL, layer, xin, T, D, b);
     float *logits = modex_xmalloc(sizeof(float) * (size_t)T * E);
     int *chosen = modex_xmalloc(sizeof(int) * (size_t)T * K);
     float *cw = modex_xmalloc(sizeof(float) * (size_t)T * K);
@@ -248,7 +251,7 @@ int modex_forward(const Model *m, const Batch *b, const ForwardOpts *opts, const
             if (b->ids[t] < 0 || b->ids[t] >= V)
                 return modex_error(err, "ids", "token %d: id %d outside the vocabulary (0..%d)", t, b->ids[t], V - 1);
     int stop = opts->stop_layer > 0 && opts->stop_layer < c->n_layer ? opts->stop_layer : c->n_layer;
-    Work w = {.T = T, .max_len = max_len};
+    Work w = {.T = T, .max_len = max_len, .ffn_in = opts->ffn_in};
     size_t TD = (size_t)T * D;
     int qkv_w = m->qkv_layout == QKV_SEPARATE ? 0 : m->layers[0].qkv.out;
     w.x = modex_xmalloc(sizeof(float) * TD);
