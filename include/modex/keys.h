@@ -21,7 +21,7 @@ typedef enum CmdGroup { GROUP_MOVE, GROUP_VIEW, GROUP_MASK, GROUP_ANALYSIS, GROU
     X(CMD_HALFUP, "half-up", "^U", "", "move up half a screen", GROUP_MOVE)                             \
     X(CMD_TOP, "top", "g Home", "", "go to the first row", GROUP_MOVE)                                  \
     X(CMD_BOTTOM, "bottom", "G End", "", "go to the last row", GROUP_MOVE)                              \
-    X(CMD_NEXTVIEW, "next-view", "Tab", "", "next view (layers, neurons, experts, perturb)", GROUP_VIEW) \
+    X(CMD_NEXTVIEW, "next-view", "Tab", "", "next view (layers, experts, neurons, perturb)", GROUP_VIEW) \
     X(CMD_PREVVIEW, "prev-view", "S-Tab", "", "previous view", GROUP_VIEW)                              \
     X(CMD_ENTER, "enter", "Enter", "", "drill down: a layer opens its experts, an expert its neurons", GROUP_VIEW) \
     X(CMD_BACK, "back", "Esc BS", "", "go back to the previous view", GROUP_VIEW)                       \

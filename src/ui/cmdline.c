@@ -24,6 +24,8 @@ static char **g_cands;
 static int g_ci;
 
 static int getc_fn(FILE *f) { (void)f; return g_qh < g_qn ? g_q[g_qh++] : EOF; }
+/* readline asks whether more input is queued (typeahead): only ours, never the terminal's */
+static int input_available(void) { return g_qh < g_qn; }
 static void redisplay(void) { if (g_app) g_app->dirty = 1; }
 static void prep(int meta) { (void)meta; }
 static void deprep(void) {}
@@ -87,7 +89,9 @@ void ui_cmdline_init(App *a) {
     rl_catch_sigwinch = 0;
     rl_change_environment = 0;
     rl_outstream = fopen("/dev/null", "w");
+    rl_instream = fopen("/dev/null", "r");
     rl_getc_function = getc_fn;
+    rl_input_available_hook = input_available;
     rl_redisplay_function = redisplay;
     rl_prep_term_function = prep;
     rl_deprep_term_function = deprep;
