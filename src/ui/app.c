@@ -261,6 +261,9 @@ int ui_app_script(App *a, FILE *in, const char *name, int echo) {
     a->script_line = 0;
     while (!a->s->quit && getline(&line, &cap, in) > 0) {
         a->script_line++;
+        line[strcspn(line, "\r\n")] = 0;
+        const char *p = line + strspn(line, " \t");
+        if (!*p || *p == '#') continue;
         modex_session_poll(a->s);
         int f = ui_app_exec(a, line);
         modex_session_poll(a->s);
