@@ -101,6 +101,10 @@ typedef struct Session {
     double t_updated;           /* first masked result after it */
 } Session;
 
+/* The model and probe opened without arguments: the bundled sample model (the first
+ * sample_models/NAME/ with a config.json, beside the cwd or the binary; its probe.csv, else
+ * assets/probes/english.csv) → 0; else the e2e fixture model with english.csv → 1; none → -1. */
+int  modex_session_default_paths(char *model, char *probe, size_t n);
 /* Opens model, tokenizer and probe set and starts the analysis. -1 with err (nothing kept). */
 int  modex_session_open(Session *s, const SessionOpts *o, Error *err);
 void modex_session_close(Session *s);
@@ -129,6 +133,8 @@ int modex_session_run(Session *s, CmdId id, const char *args);
 int modex_session_exec(Session *s, const char *line);
 /* Sets the status message. */
 void modex_session_msg(Session *s, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* "L1: e2,e5; L2: 7 neurons" (experts where the mask covers whole experts), "" if none. */
+void modex_session_masks_text(Session *s, char *buf, int size);
 /* Current cell's description for the status line ("" if none). */
 void modex_session_cell_info(Session *s, char *buf, int n);
 /* Neuron detail: up to max lines (top activating examples, histogram), each at most w bytes. */

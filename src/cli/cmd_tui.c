@@ -1,5 +1,4 @@
 /* cmd_tui.c — `modex [MODEL [PROBE.csv]]`: the explorer, on a terminal or from a script. */
-#include <dirent.h>
 #include <limits.h>
 #include <locale.h>
 #include <stdio.h>
@@ -38,42 +37,6 @@ static void usage(FILE *f) {
             "  --tokenizer PATH       tokenizer (default: found beside the model)\n"
             "  --threads N            threads for BLAS and modex (default: all cores)\n"
             "Keys and commands: press ? in the explorer, or see modex(1).\n");
-}
-
-/* The bundled sample model: the first sample_models/<name>/ (beside the cwd or the binary)
- * holding a config.json; its probe.csv when present. */
-static int find_sample(char *model, char *probe, size_t n) {
-    char exe[PATH_MAX] = "", bases[2][PATH_MAX];
-    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    snprintf(bases[0], PATH_MAX, "sample_models");
-    if (k > 0) {
-        exe[k] = 0;
-        char *sl = strrchr(exe, '/');
-        if (sl) *sl = 0;
-        snprintf(bases[1], PATH_MAX, "%.3000s/../sample_models", exe);
-    } else bases[1][0] = 0;
-    for (int b = 0; b < 2; b++) {
-        if (!bases[b][0]) continue;
-        struct dirent **list = NULL;
-        int m = scandir(bases[b], &list, NULL, alphasort);
-        int found = 0;
-        for (int i = 0; i < m; i++) {
-            if (!found && list[i]->d_name[0] != '.') {
-                char cfg[PATH_MAX];
-                snprintf(cfg, sizeof cfg, "%.2000s/%.200s/config.json", bases[b], list[i]->d_name);
-                if (modex_file_exists(cfg)) {
-                    snprintf(model, n, "%.2000s/%.200s", bases[b], list[i]->d_name);
-                    snprintf(probe, n, "%.2000s/%.200s/probe.csv", bases[b], list[i]->d_name);
-                    if (!modex_file_exists(probe)) snprintf(probe, n, "assets/probes/english.csv");
-                    found = 1;
-                }
-            }
-            free(list[i]);
-        }
-        free(list);
-        if (found) return 0;
-    }
-    return -1;
 }
 
 static int cmd_tui(int argc, char **argv) {
@@ -117,11 +80,8 @@ static int cmd_tui(int argc, char **argv) {
     if (getenv("NO_COLOR") && getenv("NO_COLOR")[0]) color = 0;
     char sm[PATH_MAX], sp[PATH_MAX];
     if (!o.model_path) {
-        if (find_sample(sm, sp, sizeof sm) == 0) { o.model_path = sm; o.probe_path = sp; }
-        else if (modex_path_is_dir("../shared/fixtures/probe-e2e/model") && modex_file_exists("assets/probes/english.csv")) {
-            o.model_path = "../shared/fixtures/probe-e2e/model";
-            o.probe_path = "assets/probes/english.csv";
-        } else {
+        if (modex_session_default_paths(sm, sp, sizeof sm) >= 0) { o.model_path = sm; o.probe_path = sp; }
+        else {
             fprintf(stderr, "modex: no model given and no sample model found (sample_models/NAME/config.json); usage: modex MODEL [PROBE.csv]\n");
             return 2;
         }

@@ -150,27 +150,31 @@ bad:
     return SESS_ERROR;
 }
 
-static void masks_line(Session *s) {
-    char buf[900];
+void modex_session_masks_text(Session *s, char *buf, int size) {
     int n = 0;
     buf[0] = 0;
-    for (int l = 0; l < s->mask.n_layer; l++) {
+    for (int l = 0; l < s->mask.n_layer && s->mask.on; l++) {
         int c = modex_mask_layer_count(&s->mask, l);
         if (!c) continue;
         const LayerResult *lr = modex_session_layer(s, l);
         int ne = lr ? modex_mask_layer_experts(&s->mask, l, lr->assign, lr->E) : -1;
-        n += snprintf(buf + n, sizeof buf - (size_t)n, "%sL%d: ", n ? "; " : "", l);
+        n += snprintf(buf + n, (size_t)(size - n), "%sL%d: ", n ? "; " : "", l);
         if (ne > 0) {
             int first = 1;
-            for (int e = 0; e < lr->E && n < (int)sizeof buf - 16; e++) {
+            for (int e = 0; e < lr->E && n < size - 16; e++) {
                 int all = 1, any = 0;
                 for (int j = 0; j < lr->width; j++)
                     if (lr->assign[j] == e) { if (s->mask.on[(size_t)l * s->mask.width + j]) any = 1; else all = 0; }
-                if (all && any) { n += snprintf(buf + n, sizeof buf - (size_t)n, "%se%d", first ? "" : ",", e); first = 0; }
+                if (all && any) { n += snprintf(buf + n, (size_t)(size - n), "%se%d", first ? "" : ",", e); first = 0; }
             }
-        } else n += snprintf(buf + n, sizeof buf - (size_t)n, "%d neurons", c);
-        if (n >= (int)sizeof buf - 16) break;
+        } else n += snprintf(buf + n, (size_t)(size - n), "%d neurons", c);
+        if (n >= size - 16) break;
     }
+}
+
+static void masks_line(Session *s) {
+    char buf[900];
+    modex_session_masks_text(s, buf, sizeof buf);
     if (!buf[0]) modex_session_msg(s, 0, "no masks");
     else modex_session_msg(s, 0, "masks (%s): %s", modex_perturb_mode_name(s->o.mode), buf);
 }

@@ -1,6 +1,9 @@
 /* session.c — what the explorer has open: model, tokenizer, probe set, the job queue with the
  * analysis and perturbation jobs, masks and options. No curses: the UI polls and draws. */
+#include <dirent.h>
+#include <limits.h>
 #include <math.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,6 +162,53 @@ int modex_session_wait(Session *s, double timeout_s) {
     if (s->ajob) { modex_job_status(s->ajob, &st); if (st.state == JOB_FAILED) { modex_session_msg(s, 1, "analysis: %s", st.error); return -1; } }
     if (s->pjob) { modex_job_status(s->pjob, &st); if (st.state == JOB_FAILED) { modex_session_msg(s, 1, "perturbation: %s", st.error); return -1; } }
     return 0;
+}
+
+// --- default model -----------------------------------------------------------------------------------
+/* The bundled sample model: the first sample_models/<name>/ (beside the cwd or the binary)
+ * holding a config.json; its probe.csv when present. */
+static int find_sample(char *model, char *probe, size_t n) {
+    char exe[PATH_MAX] = "", bases[2][PATH_MAX];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    snprintf(bases[0], PATH_MAX, "sample_models");
+    if (k > 0) {
+        exe[k] = 0;
+        char *sl = strrchr(exe, '/');
+        if (sl) *sl = 0;
+        snprintf(bases[1], PATH_MAX, "%.3000s/../sample_models", exe);
+    } else bases[1][0] = 0;
+    for (int b = 0; b < 2; b++) {
+        if (!bases[b][0]) continue;
+        struct dirent **list = NULL;
+        int m = scandir(bases[b], &list, NULL, alphasort);
+        int found = 0;
+        for (int i = 0; i < m; i++) {
+            if (!found && list[i]->d_name[0] != '.') {
+                char cfg[PATH_MAX];
+                snprintf(cfg, sizeof cfg, "%.2000s/%.200s/config.json", bases[b], list[i]->d_name);
+                if (modex_file_exists(cfg)) {
+                    snprintf(model, n, "%.2000s/%.200s", bases[b], list[i]->d_name);
+                    snprintf(probe, n, "%.2000s/%.200s/probe.csv", bases[b], list[i]->d_name);
+                    if (!modex_file_exists(probe)) snprintf(probe, n, "assets/probes/english.csv");
+                    found = 1;
+                }
+            }
+            free(list[i]);
+        }
+        free(list);
+        if (found) return 0;
+    }
+    return -1;
+}
+
+int modex_session_default_paths(char *model, char *probe, size_t n) {
+    if (find_sample(model, probe, n) == 0) return 0;
+    if (modex_path_is_dir("../shared/fixtures/probe-e2e/model") && modex_file_exists("assets/probes/english.csv")) {
+        snprintf(model, n, "../shared/fixtures/probe-e2e/model");
+        snprintf(probe, n, "assets/probes/english.csv");
+        return 1;
+    }
+    return -1;
 }
 
 // --- open / close -------------------------------------------------------------------------------

@@ -97,12 +97,14 @@ static void build_layers(Session *s, ViewTable *t) {
     Builder b;
     const Probe *p = &s->probe;
     int F = p->n_funcs, c = 0;
-    tb_init(&b, t, 6 + 2 * F);
+    int ri = s->o.analysis.random_init;
+    tb_init(&b, t, 6 + 2 * F + (ri ? F : 0));
     tb_col(&b, c++, COL_NUM, "layer");
     tb_col(&b, c++, COL_TEXT, "state");
     tb_col(&b, c++, COL_NUM, "d_ff");
     tb_col(&b, c++, COL_NUM, "experts");
     for (int f = 0; f < F; f++) tb_col(&b, c++, COL_FRAC, "best:%s", p->funcs[f]);
+    for (int f = 0; f < F && ri; f++) tb_col(&b, c++, COL_FRAC, "random-init:%s", p->funcs[f]);
     for (int f = 0; f < F; f++) tb_col(&b, c++, COL_NUM, "functional:%s", p->funcs[f]);
     tb_col(&b, c++, COL_NUM, "masked");
     tb_col(&b, c++, COL_SPARK, "predictivity");
@@ -116,6 +118,7 @@ static void build_layers(Session *s, ViewTable *t) {
         tb_num(&b, r, c++, width, "%.0f");
         tb_num(&b, r, c++, lr ? lr->E : NAN, "%.0f");
         for (int f = 0; f < F; f++) tb_num(&b, r, c++, lr ? lr->best_fn[f] : NAN, "%.3f");
+        for (int f = 0; f < F && ri; f++) tb_num(&b, r, c++, lr ? lr->rinit_best_fn[f] : NAN, "%.3f");
         for (int f = 0; f < F; f++) tb_num(&b, r, c++, lr ? lr->ffn[f].n_functional : NAN, "%.0f");
         int nm = s->mask.on ? modex_mask_layer_count(&s->mask, l) : 0;
         tb_num(&b, r, c, nm, "%.0f");

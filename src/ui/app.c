@@ -121,6 +121,11 @@ void ui_app_draw(App *a) {
     }
 }
 
+void ui_app_frame(App *a) {
+    ui_app_draw(a);
+    if (a->curses) blit(&a->cv);
+}
+
 // --- keys and commands --------------------------------------------------------------------------------
 static int after_run(App *a, ViewId before, int flags) {
     if (a->s->view != before && ui_view_ops(a->s->view)->open) ui_view_ops(a->s->view)->open(a);
@@ -231,8 +236,7 @@ int ui_app_run(App *a) {
         if (modex_session_poll(s)) a->dirty = 1;
         if (modex_session_busy(s) && modex_now() - last_draw > 0.25) a->dirty = 1; /* progress and ETA */
         if (a->dirty) {
-            ui_app_draw(a);
-            blit(&a->cv);
+            ui_app_frame(a);
             a->dirty = 0;
             last_draw = modex_now();
         }
@@ -281,8 +285,22 @@ int ui_app_script(App *a, FILE *in, const char *name, int echo) {
 }
 
 // --- terminal setup (for cmd_tui.c) ---------------------------------------------------------------------------
+static SCREEN *g_screen;
+
 int ui_term_start(App *a) {
     if (!initscr()) return -1;
+    return ui_term_setup(a);
+}
+
+int ui_term_start_on(App *a, const char *term, FILE *out, FILE *in, int w, int h) {
+    g_screen = newterm(term, out, in);
+    if (!g_screen) return -1;
+    set_term(g_screen);
+    resizeterm(h, w);
+    return ui_term_setup(a);
+}
+
+int ui_term_setup(App *a) {
     set_escdelay(25);
     cbreak();
     noecho();
@@ -306,5 +324,6 @@ int ui_term_start(App *a) {
 
 void ui_term_end(App *a) {
     if (a->curses) endwin();
+    if (g_screen) { delscreen(g_screen); g_screen = NULL; }
     a->curses = 0;
 }

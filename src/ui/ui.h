@@ -76,7 +76,10 @@ int  ui_app_exec(App *a, const char *line);      /* one command line: flags */
 int  ui_app_run(App *a);                         /* the interactive loop; exit status */
 int  ui_app_script(App *a, FILE *in, const char *name, int echo); /* exit status */
 
+void ui_app_frame(App *a);                       /* draw, and copy to the terminal if any */
 int  ui_term_start(App *a);                      /* curses on the terminal */
+int  ui_term_start_on(App *a, const char *term, FILE *out, FILE *in, int w, int h); /* bench */
+int  ui_term_setup(App *a);
 void ui_term_end(App *a);
 
 // --- cmdline.c (readline's callback interface) ---------------------------------------------------
