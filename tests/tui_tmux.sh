@@ -28,7 +28,8 @@ echo \$? > "$T/rc"
 stty -g > "$T/stty.after"
 sleep 600
 EOS
-tm -f /dev/null new-session -d -x 120 -y 40 -s main "bash $T/run.sh"
+# (a loaded machine may lose the first server start: try three times)
+for i in 1 2 3; do tm -f /dev/null new-session -d -x 120 -y 40 -s main "bash $T/run.sh" && break; sleep 1; done
 tm set-option -g window-size manual 2>/dev/null || true
 
 # --- the layers view fills in --------------------------------------------------------------

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include "modex/util.h"
@@ -226,13 +227,24 @@ int ui_app_exec(App *a, const char *line) {
 }
 
 // --- the interactive loop ---------------------------------------------------------------------------------
+/* SIGINT / SIGTERM / SIGHUP end the loop so that the terminal is restored (^C in cbreak mode). */
+static volatile sig_atomic_t g_stop;
+static void on_stop(int sig) { (void)sig; g_stop = 1; }
+
 int ui_app_run(App *a) {
     Session *s = a->s;
+    struct sigaction sa, old[3];
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+    for (int i = 0; i < 3; i++) sigaction(sigs[i], &sa, &old[i]);
+    g_stop = 0;
     int wake = modex_jobs_wake_fd(s->q);
     ui_cmdline_init(a);
     a->dirty = 1;
     double last_draw = 0;
-    while (!s->quit) {
+    while (!s->quit && !g_stop) {
         if (modex_session_poll(s)) a->dirty = 1;
         if (modex_session_busy(s) && modex_now() - last_draw > 0.25) a->dirty = 1; /* progress and ETA */
         if (a->dirty) {
@@ -254,7 +266,8 @@ int ui_app_run(App *a) {
         }
     }
     ui_cmdline_end();
-    return 0;
+    for (int i = 0; i < 3; i++) sigaction(sigs[i], &old[i], NULL);
+    return g_stop ? 130 : 0;
 }
 
 int ui_app_script(App *a, FILE *in, const char *name, int echo) {
