@@ -91,8 +91,9 @@ typedef struct Session {
     ViewId view, prev_view;
     ViewState vs[VIEW_COUNT];
     ViewTable tab[VIEW_COUNT];  /* cached tables */
-    int tab_gen[VIEW_COUNT];
+    long long tab_gen[VIEW_COUNT];
     int gen;                    /* bumped when any table's content may change */
+    int pgen;                   /* bumped by perturbation results (only its table changes) */
     int page_rows;              /* rows the UI shows per page (set by the UI) */
     char msg[1024];             /* status message */
     int msg_err;

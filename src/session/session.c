@@ -118,7 +118,7 @@ int modex_session_poll(Session *s) {
             s->psnap = n;
             s->ps = modex_snapshot_data(n);
             if (s->t_toggle > 0 && s->t_updated == 0 && !isnan(s->ps->masked[0])) s->t_updated = modex_now();
-            s->gen++;
+            s->pgen++;
             changed = 1;
         } else modex_snapshot_release(n);
     }

@@ -259,7 +259,8 @@ static void build_help(Session *s, ViewTable *t) {
 // --- cached access ----------------------------------------------------------------------------------
 const ViewTable *modex_session_table(Session *s, ViewId v) {
     ViewTable *t = &s->tab[v];
-    if (s->tab_gen[v] != s->gen) {
+    long long key = v == VIEW_PERTURB ? (long long)s->gen * 1000003LL + s->pgen : s->gen;
+    if (s->tab_gen[v] != key) {
         modex_table_free(t);
         switch (v) {
         case VIEW_LAYERS: build_layers(s, t); break;
@@ -272,7 +273,7 @@ const ViewTable *modex_session_table(Session *s, ViewId v) {
         modex_table_filter(t, vs->filter);
         if (vs->sort_col >= t->n_cols) vs->sort_col = -1;
         if (vs->sort_col >= 0) modex_table_sort(t, vs->sort_col, vs->sort_desc);
-        s->tab_gen[v] = s->gen;
+        s->tab_gen[v] = key;
     }
     ViewState *vs = &s->vs[v];
     if (vs->cur >= t->n_rows) vs->cur = t->n_rows - 1;
@@ -307,7 +308,13 @@ void modex_session_cell_info(Session *s, char *buf, int n) {
                  modex_table_cell(t, r, 3), modex_table_cell(t, r, 4), modex_table_cell(t, r, 5), modex_table_cell(t, r, 6),
                  modex_table_cell(t, r, 7));
     } else if (s->view == VIEW_LAYERS) {
-        snprintf(buf, (size_t)n, "layer %d: %s = %s", id, t->cols[c], modex_table_cell(t, r, c));
+        const LayerResult *lr = modex_session_layer(s, id);
+        if (!lr) { snprintf(buf, (size_t)n, "layer %d: being analysed", id); return; }
+        int k = snprintf(buf, (size_t)n, "layer %d: %d experts; functional experts", id, lr->E);
+        for (int f = 0; f < p->n_funcs && k < n; f++)
+            k += snprintf(buf + k, (size_t)(n - k), "%s %s %d (modularisation %.2f)", f ? "," : "", p->funcs[f], lr->ffn[f].n_functional,
+                          lr->ffn[f].modularisation);
+        if (k < n) snprintf(buf + k, (size_t)(n - k), "; Enter: heatmap");
     }
 }
 
