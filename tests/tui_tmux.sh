@@ -41,6 +41,12 @@ wait_for "layer 0: 8 experts x 3 sub-functions" "experts view"
 wait_for "z-score" "heatmap legend"
 # 8 heatmap rows of ramp glyphs
 [ "$(screen | grep -Ec '^ +[0-7] .*[@%#*+=:.-]{4}')" -ge 8 ] || fail "heatmap rows"
+# --- the mouse: a click (X10 report) on screen row 8 selects expert 5, the wheel scrolls ---------
+byte() { printf "\\x$(printf %x "$1")"; }
+tm send-keys -l "$(printf '\033[M')$(byte 32)$(byte $((32 + 10)))$(byte $((32 + 9)))"
+wait_for "layer 0 expert 5: 32 neurons" "mouse click"
+tm send-keys -l "$(printf '\033[M')$(byte $((32 + 64)))$(byte 40)$(byte 40)"
+wait_for "layer 0 expert 2: 32 neurons" "mouse wheel up"
 # --- the perturbation numbers with nothing masked, then with expert 0 masked -----------------
 tm send-keys : "view perturb" Enter
 wait_for "done (4/4 draws)" "clean perturbation"
@@ -48,7 +54,7 @@ before=$(screen | grep -E '^sentiment +task ')
 echo "$before" | awk '{ if ($4 != $5) exit 1 }' || fail "nothing masked yet, but before != after: $before"
 tm send-keys Escape
 wait_for "| experts " "back to the experts"
-tm send-keys Space
+tm send-keys g Space
 wait_for "masked 32" "mask toggled"
 tm send-keys Tab Tab
 wait_for "masked: 32 neurons" "perturb view"
