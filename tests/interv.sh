@@ -22,6 +22,10 @@ for mode in zero mean shuffle; do
   done
   cmp "$T/p${mode}a/perturbation.csv" "$T/p${mode}b/perturbation.csv" || fail "perturb $mode not deterministic"
 done
+# the thread count does not change the numbers
+"$MODEX" perturb "$E2E/model" "$E2E/probe.csv" -o "$T/pth1" --select experts:task --expert-size 16 \
+  --layers 1-2 --repeats 4 --mode shuffle --seed 3 --threads 1 2>/dev/null
+cmp "$T/pshufflea/perturbation.csv" "$T/pth1/perturbation.csv" || fail "perturb depends on the thread count"
 # CSVs end rows with CRLF (RFC 4180): compare on a copy without CR
 lf() { tr -d '\r' < "$1" > "$1.lf"; echo "$1.lf"; }
 f=$(lf "$T/pzeroa/perturbation.csv")

@@ -7,7 +7,11 @@
  *   from the embeddings, in every mode and with a thinned cache;
  * - mean mode uses the mean activation over all probe tokens (recomputed here);
  * - random masks have the mask's expert / neuron counts; same seed, same numbers;
- * - the job publishes the same numbers as the direct calls. */
+ * - the job publishes the same numbers as the direct calls;
+ * - all-token answer accuracy: answers made of the model's own two greedy tokens score 1,
+ *   answers whose second token is not the greedy one score 1 on the first token only;
+ * - encoders (a synthetic one): the metric is the mean relative change of the final hidden
+ *   state, recomputed here from two plain forwards. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -55,6 +59,14 @@ static int cap_ffn(void *ctx, int l, float *a, int T, int w, const Batch *b) {
     Cap *c = ctx;
     for (int t = 0; t < T; t++)
         for (int j = 0; j < w; j++) c->sum[(size_t)l * w + j] += a[(size_t)t * w + j];
+    return 0;
+}
+
+static int zero_half(void *ctx, int l, float *a, int T, int w, const Batch *b) {
+    (void)b;
+    const PerturbMask *k = ctx;
+    for (int t = 0; t < T; t++)
+        for (int j = 0; j < w; j++) if (k->on[(size_t)l * w + j]) a[(size_t)t * w + j] = 0;
     return 0;
 }
 
@@ -349,6 +361,243 @@ static void test_random_masks(void **state) {
     fx_close(&f);
 }
 
+static int argmax_last(const Model *m, const int32_t *ids, int n) {
+    Error err = {0};
+    int V = m->cfg.vocab, start[2] = {0, n};
+    Batch b = {1, ids, start};
+    float *lg = malloc(sizeof(float) * (size_t)n * V);
+    ForwardOpts o = {.logits = LOGITS_ALL};
+    assert_int_equal(modex_forward(m, &b, &o, NULL, lg, &err), 0);
+    const float *r = lg + (size_t)(n - 1) * V;
+    int a = 0;
+    for (int v = 1; v < V; v++) if (r[v] > r[a]) a = v;
+    free(lg);
+    return a;
+}
+
+static void csv_quoted(char *buf, size_t cap, const char *s) {
+    size_t o = strlen(buf);
+    buf[o++] = '"';
+    for (; *s && o + 3 < cap; s++) { if (*s == '"') buf[o++] = '"'; buf[o++] = *s; }
+    buf[o++] = '"';
+    buf[o] = 0;
+}
+
+static void test_answer_all(void **state) {
+    (void)state;
+    Fx f;
+    fx_open(&f, E2E "model");
+    Error err = {0};
+    const char *texts[] = {"The capital of France is", "A cat sat on the", "This book was", "I saw a dog near the"};
+    char csv[8192] = "text,subfunction,label,answer\n";
+    int n_right = 0, n_wrong = 0;
+    for (int i = 0; i < 4; i++) {
+        TokEncoding e = {0};
+        assert_int_equal(modex_tok_encode(f.t, texts[i], strlen(texts[i]), 1, &e, &err), 0);
+        int32_t ids[64];
+        memcpy(ids, e.ids, sizeof(int32_t) * (size_t)e.n);
+        int n = e.n;
+        modex_tok_encoding_free(&e);
+        int g1 = argmax_last(f.m, ids, n);
+        ids[n] = g1;
+        int g2 = argmax_last(f.m, ids, n + 1);
+        int bad2 = g2 == 13 ? 14 : 13; /* any other token */
+        for (int w = 0; w < 2; w++) {
+            int32_t ans[2] = {g1, w ? bad2 : g2};
+            char *a = modex_tok_decode(f.t, ans, 2, 0);
+            /* keep the row only when text + answer tokenises back to text + the two tokens */
+            char cat[256];
+            snprintf(cat, sizeof cat, "%s%s", texts[i], a);
+            TokEncoding c = {0};
+            assert_int_equal(modex_tok_encode(f.t, cat, strlen(cat), 1, &c, &err), 0);
+            int same = c.n == n + 2 && !memcmp(c.ids, ids, sizeof(int32_t) * (size_t)n) && c.ids[n] == ans[0] && c.ids[n + 1] == ans[1];
+            modex_tok_encoding_free(&c);
+            if (same) {
+                csv_quoted(csv, sizeof csv, texts[i]);
+                strcat(csv, w ? ",wrong,1," : ",right,1,");
+                csv_quoted(csv, sizeof csv, a);
+                strcat(csv, "\n");
+                if (w) n_wrong++; else n_right++;
+            }
+            free(a);
+        }
+    }
+    strcat(csv, "This book was dreadful.,right,0,\nThis book was dreadful.,wrong,0,\n"); /* negatives, no answer */
+    printf("  %d right and %d wrong two-token answers\n%s", n_right, n_wrong, csv);
+    assert_true(n_right >= 2 && n_wrong >= 2);
+    Probe p;
+    int prc = modex_probe_parse(&p, "answers.csv", csv, strlen(csv), &err);
+    if (prc) printf("%s\n", err.msg);
+    assert_int_equal(prc, 0);
+    Perturber *pt = modex_perturber_new(f.m, f.t, &p, &err);
+    assert_non_null(pt);
+    int right = modex_probe_find_sub(&p, "right"), wrong = modex_probe_find_sub(&p, "wrong");
+    PerturbResult r = {0};
+    assert_int_equal(modex_perturber_clean(pt, &r, NULL, NULL, &err), 0);
+    assert_true(r.value[right] == 1.0 && r.value[wrong] == 1.0); /* first token */
+    double loss_first = r.loss[right];
+    modex_perturb_result_free(&r);
+    modex_perturber_set_answer_all(pt, 1);
+    assert_int_equal(modex_perturber_clean(pt, &r, NULL, NULL, &err), 0);
+    assert_true(r.value[right] == 1.0 && r.value[wrong] == 0.0);  /* every token */
+    assert_true(r.loss[right] == loss_first);                      /* loss on the texts only */
+    modex_perturb_result_free(&r);
+    /* a masked run resumes from the cache with the answer sequences too: bitwise as from layer 0 */
+    Perturber *full = modex_perturber_new(f.m, f.t, &p, &err);
+    modex_perturber_set_answer_all(full, 1);
+    modex_perturber_set_reuse(full, 0);
+    PerturbMask k;
+    modex_mask_init(&k, f.m);
+    for (int j = 0; j < k.width; j += 2) k.on[2 * k.width + j] = 1;
+    PerturbResult a = {0}, b = {0};
+    assert_int_equal(modex_perturber_eval(pt, &k, PERTURB_MEAN, 0, &a, NULL, NULL, &err), 0);
+    assert_int_equal(modex_perturber_eval(full, &k, PERTURB_MEAN, 0, &b, NULL, NULL, &err), 0);
+    assert_memory_equal(a.value, b.value, sizeof(double) * (size_t)p.n_subs);
+    assert_memory_equal(a.loss, b.loss, sizeof(double) * (size_t)p.n_subs);
+    /* the means are over the texts' tokens only, as without answer sequences */
+    Perturber *plain = modex_perturber_new(f.m, f.t, &p, &err);
+    PerturbResult c = {0};
+    assert_int_equal(modex_perturber_clean(plain, &c, NULL, NULL, &err), 0);
+    assert_memory_equal(modex_perturber_means(plain), modex_perturber_means(pt), sizeof(float) * (size_t)k.n_layer * k.width);
+    modex_perturb_result_free(&a); modex_perturb_result_free(&b); modex_perturb_result_free(&c);
+    modex_mask_free(&k);
+    modex_perturber_free(plain);
+    modex_perturber_free(full);
+    modex_perturber_free(pt);
+    modex_probe_free(&p);
+    fx_close(&f);
+}
+
+static void test_encoder(void **state) {
+    (void)state;
+    ModelConfig c = {0};
+    c.n_layer = 2; c.d_model = 32; c.n_head = 4; c.d_ff = 64; c.vocab = 600; c.max_pos = 64;
+    c.causal = 0; c.norm = NORM_LAYER; c.norm_eps = 1e-5f; c.act = ACT_GELU_ERF; c.learned_pos = 1; c.init_range = 0.2f;
+    Model *m = modex_model_synthetic(&c, QKV_SEPARATE, 1, 3);
+    Error err = {0};
+    Tokenizer *t = modex_tok_load(FIX "tokenizers/bytebpe/tokenizer.json", &err);
+    assert_non_null(t);
+    Probe p;
+    assert_int_equal(modex_probe_parse(&p, "probe.csv", PROBE, sizeof PROBE - 1, &err), 0);
+    Perturber *pt = modex_perturber_new(m, t, &p, &err);
+    assert_non_null(pt);
+    PerturbResult cl = {0}, r = {0};
+    assert_int_equal(modex_perturber_clean(pt, &cl, NULL, NULL, &err), 0);
+    PerturbMask k;
+    modex_mask_init(&k, m);
+    for (int j = 0; j < 64; j += 2) k.on[64 + j] = 1; /* half of layer 1 */
+    assert_int_equal(modex_perturber_eval(pt, &k, PERTURB_ZERO, 0, &r, NULL, NULL, &err), 0);
+    /* independent: plain forwards, the masked one zeroing the same neurons in a hook */
+    int ns = p.n_subs, D = 32;
+    for (int s = 0; s < ns; s++) {
+        assert_int_equal(cl.kind[s], 2);
+        assert_true(cl.value[s] == 0.0);
+        assert_true(isnan(cl.loss[s]));
+        assert_string_equal(modex_perturb_metric_name(r.kind[s]), "rel_change");
+        double sum = 0; long n = 0;
+        const SubFunction *S = &p.subs[s];
+        for (int q = 0; q < S->n_rows; q++) {
+            const ProbeRow *row = &p.rows[S->rows[q]];
+            if (row->label != 1) continue;
+            int ti = p.units[row->unit].text;
+            TokEncoding e = {0};
+            assert_int_equal(modex_tok_encode(t, p.texts[ti], p.text_len[ti], 1, &e, &err), 0);
+            int start[2] = {0, e.n};
+            Batch b = {1, e.ids, start};
+            float *h0 = malloc(sizeof(float) * (size_t)e.n * D), *h1 = malloc(sizeof(float) * (size_t)e.n * D);
+            assert_int_equal(modex_forward(m, &b, NULL, NULL, h0, &err), 0);
+            ForwardHooks hk = {.ctx = &k, .ffn = zero_half};
+            assert_int_equal(modex_forward(m, &b, NULL, &hk, h1, &err), 0);
+            for (int i = 0; i < e.n; i++) {
+                double dn = 0, nn = 0;
+                for (int d = 0; d < D; d++) {
+                    double z = (double)h1[i * D + d] - h0[i * D + d];
+                    dn += z * z; nn += (double)h0[i * D + d] * h0[i * D + d];
+                }
+                sum += sqrt(dn / nn); n++;
+            }
+            free(h0); free(h1);
+            modex_tok_encoding_free(&e);
+        }
+        printf("  encoder sub %d: relative change %.6g (recomputed %.6g over %ld tokens)\n", s, r.value[s], sum / n, n);
+        assert_int_equal(r.n[s], n);
+        assert_true(r.value[s] > 0);
+        assert_true(fabs(r.value[s] - sum / n) <= 1e-5 * (sum / n));
+    }
+    modex_perturb_result_free(&cl); modex_perturb_result_free(&r);
+    modex_mask_free(&k);
+    modex_perturber_free(pt);
+    modex_probe_free(&p);
+    modex_tok_free(t);
+    modex_model_free(m);
+}
+
+/* Rows with a span predict the answer from the text before the span: for "CONTEXT g1!" with
+ * span g1, the answer g1 (the model's own argmax after CONTEXT, computed here by a plain
+ * forward) is right and another token is wrong, although neither follows the whole text. */
+static void test_span_context(void **state) {
+    (void)state;
+    Fx f;
+    fx_open(&f, E2E "model");
+    Error err = {0};
+    const char *ctxs[] = {"The capital of France is", "A cat sat on the", "This book was", "I saw a dog near the",
+                          "The weather today is", "My favourite colour is", "She opened the", "We walked to the"};
+    char csv[8192] = "text,subfunction,label,span,answer\n";
+    int kept = 0;
+    for (int i = 0; i < 8; i++) {
+        TokEncoding e = {0};
+        assert_int_equal(modex_tok_encode(f.t, ctxs[i], strlen(ctxs[i]), 1, &e, &err), 0);
+        int g1 = argmax_last(f.m, e.ids, e.n), n = e.n;
+        int32_t ids[64];
+        memcpy(ids, e.ids, sizeof(int32_t) * (size_t)n);
+        modex_tok_encoding_free(&e);
+        int other = g1 == 13 ? 14 : 13;
+        char *a = modex_tok_decode(f.t, &g1, 1, 0), *b = modex_tok_decode(f.t, &other, 1, 0);
+        /* only answers that tokenise back after the context as exactly that token */
+        char cat[256];
+        snprintf(cat, sizeof cat, "%s%s", ctxs[i], a);
+        assert_int_equal(modex_tok_encode(f.t, cat, strlen(cat), 1, &e, &err), 0);
+        int same = e.n == n + 1 && !memcmp(e.ids, ids, sizeof(int32_t) * (size_t)n) && e.ids[n] == g1;
+        modex_tok_encoding_free(&e);
+        const char *span = a[0] == ' ' ? a + 1 : a;
+        char text[256];
+        snprintf(text, sizeof text, "%s%s!", ctxs[i], a);
+        char *at = strstr(text, span);
+        size_t want = strlen(ctxs[i]) + (a[0] == ' ');
+        if (same && span[0] && at && (size_t)(at - text) == want && strchr(a, '"') == NULL && strchr(b, '"') == NULL) {
+            for (int w = 0; w < 2; w++) {
+                csv_quoted(csv, sizeof csv, text);
+                strcat(csv, w ? ",wrong,1," : ",right,1,");
+                csv_quoted(csv, sizeof csv, span);
+                strcat(csv, ",");
+                csv_quoted(csv, sizeof csv, w ? b : a);
+                strcat(csv, "\n");
+            }
+            kept++;
+        }
+        free(a); free(b);
+    }
+    strcat(csv, "This book was dreadful.,right,0,,\nThis book was dreadful.,wrong,0,,\n");
+    printf("  %d contexts\n%s", kept, csv);
+    assert_true(kept >= 2);
+    Probe p;
+    int prc = modex_probe_parse(&p, "span.csv", csv, strlen(csv), &err);
+    if (prc) printf("%s\n", err.msg);
+    assert_int_equal(prc, 0);
+    Perturber *pt = modex_perturber_new(f.m, f.t, &p, &err);
+    assert_non_null(pt);
+    PerturbResult r = {0};
+    assert_int_equal(modex_perturber_clean(pt, &r, NULL, NULL, &err), 0);
+    int right = modex_probe_find_sub(&p, "right"), wrong = modex_probe_find_sub(&p, "wrong");
+    assert_int_equal(r.kind[right], 0);
+    assert_true(r.value[right] == 1.0);
+    assert_true(r.value[wrong] == 0.0);
+    modex_perturb_result_free(&r);
+    modex_perturber_free(pt);
+    modex_probe_free(&p);
+    fx_close(&f);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_zero_layer),
@@ -356,6 +605,9 @@ int main(void) {
         cmocka_unit_test(test_resume_bitwise),
         cmocka_unit_test(test_means_and_shuffle),
         cmocka_unit_test(test_random_masks),
+        cmocka_unit_test(test_answer_all),
+        cmocka_unit_test(test_encoder),
+        cmocka_unit_test(test_span_context),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,12 +3,15 @@
  *
  * Metrics (one primary value per sub-function, `kind`):
  *   0 accuracy  causal LM, the sub-function has rows with an `answer`: over those rows (any
- *               label), the share where the model's argmax at the text's last token equals
- *               the answer's first token. Answer token rule: encode(text + answer) (answer
- *               appended byte-exact, so write " Paris" when a space belongs before it); when
- *               the text's own tokens are a prefix of it, the answer's first token is the next
- *               one; when the text's last token merges with the answer, encode(answer) alone
- *               gives it. It is predicted from the text's last (non-special-suffix) position.
+ *               label), the share where the model's argmax at the context's last token equals
+ *               the answer's first token. Context: the text before the row's span when the
+ *               row has one (trailing blanks dropped when the answer starts with a blank:
+ *               "The capital of France is" + " Paris" for the span "Paris"), else the whole
+ *               text. Answer token rule: encode(context + answer) (answer appended
+ *               byte-exact, so write " Paris" when a space belongs before it); when the
+ *               context's own tokens are a prefix of it, the answer's first token is the next
+ *               one; when the context's last token merges with the answer, encode(answer)
+ *               alone gives it.
  *   1 loss      causal LM otherwise: mean next-token cross-entropy (nats) over every
  *               predicted token of the sub-function's positive texts (label 1; all its texts
  *               if it has none), token-weighted.
@@ -64,6 +67,11 @@ void modex_perturber_free(Perturber *pt);
 void modex_perturber_set_cache_bytes(Perturber *pt, size_t bytes);
 /* reuse = 0: every evaluation runs from the embeddings (benchmarks, tests). */
 void modex_perturber_set_reuse(Perturber *pt, int reuse);
+/* all = 1: accuracy asks for every token of the answer, teacher forced: text + answer is run
+ * as one more sequence and the argmax at each answer position must be that answer token
+ * (answers of one token: the same as the first-token rule). Default 0: the first token.
+ * Changing it redoes the clean run. */
+void modex_perturber_set_answer_all(Perturber *pt, int all);
 /* Tokens per forward batch (default 2048); call before the clean run. */
 void modex_perturber_set_batch_tokens(Perturber *pt, int tokens);
 int  modex_perturber_n_tokens(const Perturber *pt);

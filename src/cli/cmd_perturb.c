@@ -35,6 +35,8 @@ static void usage(FILE *f) {
             "  --experts E            experts per layer (default: d_ff / expert size)\n"
             "  --expert-size S        neurons per expert (default 32)\n"
             "  --batch-tokens N       tokens per forward batch (default 2048)\n"
+            "  --answer first|all     accuracy on the answer's first token (default) or on every\n"
+            "                         token, teacher forced (metric accuracy_all)\n"
             "  --tokenizer PATH       tokenizer (default: found beside the model)\n"
             "  --threads N            threads (default: all cores)\n"
             "  --force                overwrite perturbation.csv\n"
@@ -43,6 +45,7 @@ static void usage(FILE *f) {
 
 typedef struct Run {
     const Model *m; const Tokenizer *t; const Probe *p;
+    int answer_all;
     AnalysisOpts ao;
     unsigned char *layers;     /* [n_layer] */
     PerturbSelect sel;
@@ -103,6 +106,7 @@ static int job_fn(Job *j, void *arg) {
     r->fraction = nl ? (double)modex_mask_count(&r->mask) / ((double)nl * r->mask.width) : 0.0;
     pt = modex_perturber_new(r->m, r->t, r->p, &err);
     if (!pt) { rc = -1; goto out; }
+    modex_perturber_set_answer_all(pt, r->answer_all);
     modex_perturber_set_batch_tokens(pt, r->batch_tokens);
     modex_job_stage(j, "clean", 2, 4);
     if ((rc = modex_perturber_clean(pt, &r->clean, cb_cancel, j, &err))) goto out;
@@ -151,7 +155,7 @@ static void write_rows(void *ctx, CsvOut *c) {
     modex_csv_header(c, "layer_set,selection,mode,fraction,function,subfunction,metric,before,after,delta,baseline_mean,baseline_sd");
     for (int s = 0; s < r->p->n_subs; s++) {
         int k = r->clean.kind[s];
-        row(c, r, s, modex_perturb_metric_name(k), r->clean.value[s], r->after.value[s], r->bm[s], r->bs[s]);
+        row(c, r, s, k == 0 && r->answer_all ? "accuracy_all" : modex_perturb_metric_name(k), r->clean.value[s], r->after.value[s], r->bm[s], r->bs[s]);
         if (k == 0) row(c, r, s, "loss", r->clean.loss[s], r->after.loss[s], r->bml[s], r->bsl[s]);
     }
 }
@@ -209,7 +213,11 @@ static int cmd_perturb(int argc, char **argv) {
         else if (!strcmp(a, "--experts") && more) r.ao.n_experts = atoi(argv[++i]);
         else if (!strcmp(a, "--expert-size") && more) r.ao.expert_size = atoi(argv[++i]);
         else if (!strcmp(a, "--batch-tokens") && more) r.batch_tokens = atoi(argv[++i]);
-        else if (!strcmp(a, "--tokenizer") && more) tok_path = argv[++i];
+        else if (!strcmp(a, "--answer") && more) {
+            const char *v = argv[++i];
+            if (strcmp(v, "first") && strcmp(v, "all")) { fprintf(stderr, "modex: --answer: '%s' (first or all)\n", v); return 2; }
+            r.answer_all = !strcmp(v, "all");
+        } else if (!strcmp(a, "--tokenizer") && more) tok_path = argv[++i];
         else if (!strcmp(a, "--threads") && more) threads = atoi(argv[++i]);
         else if (!strcmp(a, "--force")) force = 1;
         else if (a[0] != '-' && !model_path) model_path = a;

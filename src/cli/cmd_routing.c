@@ -22,7 +22,7 @@ static void usage(FILE *f) {
             ">= (1-tau) max). Native MoE models: the router's own top-k, and each sub-function's\n"
             "expert choice frequencies (routing_experts.csv). Writes routing.csv:\n"
             "method,layer_set,k_or_tau,mean_experts,function,subfunction,loss,accuracy (the first\n"
-            "rows, method dense, are the unrouted model).\n\n"
+            "rows, method dense, are the unrouted model: all E experts, or a native MoE's top_k).\n\n"
             "options:\n"
             "  -o, --out DIR          output folder (created if missing)\n"
             "  --methods LIST         avg_k,ground_truth,dynamic_k (default all three)\n"
@@ -33,6 +33,8 @@ static void usage(FILE *f) {
             "  --expert-size S        neurons per expert (default 32)\n"
             "  --seed N               k-means seed (layer l uses N + l, as modex analyze) (default 0)\n"
             "  --kmeans-iters N       k-means steps at most (default 50)\n"
+            "  --answer first|all     accuracy on the answer's first token (default) or on every\n"
+            "                         token, teacher forced\n"
             "  --tokenizer PATH       tokenizer (default: found beside the model)\n"
             "  --threads N            threads (default: all cores)\n"
             "  --force                overwrite existing outputs\n"
@@ -43,6 +45,7 @@ typedef struct Point { int meth; double kt, mean; PerturbResult r; } Point;
 
 typedef struct Run {
     const Model *m; const Tokenizer *t; const Probe *p;
+    int answer_all;
     unsigned char *layers;
     int methods[3], E, iters;
     double *ks, *taus; int nk, ntau;
@@ -81,6 +84,7 @@ static int job_fn(Job *j, void *arg) {
     }
     pt = modex_perturber_new(r->m, r->t, r->p, &err);
     if (!pt) { rc = -1; goto out; }
+    modex_perturber_set_answer_all(pt, r->answer_all);
     modex_job_stage(j, "dense", 2, 3);
     if ((rc = modex_perturber_clean(pt, &r->dense, cb_cancel, j, &err))) goto out;
     modex_job_stage(j, "curves", 3, 3);
@@ -131,7 +135,8 @@ static void rows(CsvOut *c, const Run *r, const char *meth, double kt, double me
 static void write_routing(void *ctx, CsvOut *c) {
     const Run *r = ctx;
     modex_csv_header(c, "method,layer_set,k_or_tau,mean_experts,function,subfunction,loss,accuracy");
-    int E = r->m->cfg.n_experts > 0 ? r->m->cfg.n_experts : r->E;
+    /* the unrouted model: every expert of a split, or a native MoE's own top_k */
+    int E = r->m->cfg.n_experts > 0 ? r->m->cfg.top_k : r->E;
     rows(c, r, "dense", E, E, &r->dense);
     for (int i = 0; i < r->n_pts; i++)
         rows(c, r, modex_route_method_name((RouteMethod)r->pts[i].meth), r->pts[i].kt, r->pts[i].mean, &r->pts[i].r);
@@ -192,7 +197,11 @@ static int cmd_routing(int argc, char **argv) {
         else if (!strcmp(a, "--expert-size") && more) expert_size = atoi(argv[++i]);
         else if (!strcmp(a, "--seed") && more) r.seed = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(a, "--kmeans-iters") && more) r.iters = atoi(argv[++i]);
-        else if (!strcmp(a, "--tokenizer") && more) tok_path = argv[++i];
+        else if (!strcmp(a, "--answer") && more) {
+            const char *v = argv[++i];
+            if (strcmp(v, "first") && strcmp(v, "all")) { fprintf(stderr, "modex: --answer: '%s' (first or all)\n", v); return 2; }
+            r.answer_all = !strcmp(v, "all");
+        } else if (!strcmp(a, "--tokenizer") && more) tok_path = argv[++i];
         else if (!strcmp(a, "--threads") && more) threads = atoi(argv[++i]);
         else if (!strcmp(a, "--force")) force = 1;
         else if (a[0] != '-' && !model_path) model_path = a;
@@ -273,9 +282,10 @@ static int cmd_routing(int argc, char **argv) {
         fprintf(stderr, "modex: %s\n", js.error);
         goto out;
     }
-    if (interv_write_csv(out, "routing.csv", force, write_routing, &r, &err) ||
-        (native && interv_write_csv(out, "routing_experts.csv", force, write_freq, &r, &err))) {
+    if (interv_write_csv(out, "routing.csv", force, write_routing, &r, &err)) { modex_error_print(&err); goto out; }
+    if (native && interv_write_csv(out, "routing_experts.csv", force, write_freq, &r, &err)) {
         modex_error_print(&err);
+        if (!force) { char *p = modex_path_join(out, "routing.csv"); remove(p); free(p); } /* all or none */
         goto out;
     }
     fprintf(stderr, "modex: %d points; wrote %s/routing.csv%s\n", r.n_pts, out, native ? " and routing_experts.csv" : "");

@@ -24,34 +24,45 @@ typedef struct AttnCtx {
     const float *rel_bias;  /* T5 [buckets, H] */
 } AttnCtx;
 
+/* Per (sequence, head): Kᵀ of the head is copied once into the thread's scratch so that the
+ * scores q·k_j run as vectorisable axpy loops over j, and the output as axpys over Dh. */
 static void attn_items(void *c, int64_t b, int64_t e, int th) {
     const AttnCtx *a = c;
     const ModelConfig *cf = &a->m->cfg;
     int H = cf->n_head, Hkv = cf->n_kv_head, Dh = cf->head_dim, grp = H / Hkv;
     float scale = cf->no_attn_scale ? 1.0f : 1.0f / sqrtf((float)Dh);
-    float *p = a->scratch + (size_t)th * a->max_len;
+    float *p = a->scratch + (size_t)th * a->max_len * (size_t)(Dh + 1), *kt = p + a->max_len;
     for (int64_t it = b; it < e; it++) {
         int s = (int)(it / H), h = (int)(it % H), kh = h / grp;
         int t0 = a->b->start[s], n = a->b->start[s + 1] - t0;
+        for (int j = 0; j < n; j++) {
+            const float *kj = a->k + (size_t)(t0 + j) * Hkv * Dh + (size_t)kh * Dh;
+            for (int x = 0; x < Dh; x++) kt[(size_t)x * n + j] = kj[x];
+        }
         for (int i = 0; i < n; i++) {
             const float *qi = a->q + (size_t)(t0 + i) * H * Dh + (size_t)h * Dh;
-            int jn = cf->causal ? i + 1 : n, j0 = cf->sliding_window > 0 && i >= cf->sliding_window ? i - cf->sliding_window + 1 : 0;
+            int jn = cf->causal ? i + 1 : n;
+            for (int j = 0; j < jn; j++) p[j] = 0.0f;
+            for (int x = 0; x < Dh; x++) {
+                float qx = qi[x];
+                const float *kr = kt + (size_t)x * n;
+                for (int j = 0; j < jn; j++) p[j] += qx * kr[j];
+            }
             float mx = -INFINITY;
-            for (int j = j0; j < jn; j++) {
-                const float *kj = a->k + (size_t)(t0 + j) * Hkv * Dh + (size_t)kh * Dh;
-                float d = 0;
-                for (int x = 0; x < Dh; x++) d += qi[x] * kj[x];
-                d *= scale;
+            int j0 = cf->sliding_window > 0 && i - cf->sliding_window + 1 > 0 ? i - cf->sliding_window + 1 : 0;
+            for (int j = 0; j < jn; j++) {
+                float d = p[j] * scale;
                 if (a->rel_bias) d += a->rel_bias[modex_t5_bucket(j - i, cf->t5_buckets, cf->t5_max_distance) * H + h];
+                if (j < j0) d = -INFINITY;
                 p[j] = d;
                 if (d > mx) mx = d;
             }
             float sum = 0;
-            for (int j = j0; j < jn; j++) { p[j] = expf(p[j] - mx); sum += p[j]; }
+            for (int j = 0; j < jn; j++) { p[j] = expf(p[j] - mx); sum += p[j]; }
             float inv = 1.0f / sum;
             float *o = a->out + (size_t)(t0 + i) * H * Dh + (size_t)h * Dh;
             memset(o, 0, sizeof(float) * (size_t)Dh);
-            for (int j = j0; j < jn; j++) {
+            for (int j = 0; j < jn; j++) {
                 const float *vj = a->v + (size_t)(t0 + j) * Hkv * Dh + (size_t)kh * Dh;
                 float w = p[j] * inv;
                 for (int x = 0; x < Dh; x++) o[x] += w * vj[x];
@@ -265,7 +276,7 @@ int modex_forward(const Model *m, const Batch *b, const ForwardOpts *opts, const
     w.qkv = qkv_w ? modex_xmalloc(sizeof(float) * (size_t)T * qkv_w) : NULL;
     w.h = modex_xmalloc(sizeof(float) * (size_t)T * F);
     w.g = modex_xmalloc(sizeof(float) * (size_t)T * F);
-    w.scratch = modex_xmalloc(sizeof(float) * (size_t)max_len * (size_t)(modex_threads() + 1));
+    w.scratch = modex_xmalloc(sizeof(float) * (size_t)max_len * (size_t)(c->head_dim + 1) * (size_t)(modex_threads() + 1));
     int rc = 0;
     float *x = w.x;
     /* embeddings */

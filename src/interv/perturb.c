@@ -113,6 +113,7 @@ typedef struct TextStats {
     double loss_sum, rel_sum;
     long loss_n, rel_n;
     int32_t pred;     /* argmax at the answer position, -1 none */
+    int all_ok;       /* answer sequences: every answer token was the argmax (teacher forced) */
 } TextStats;
 
 struct Perturber {
@@ -120,12 +121,18 @@ struct Perturber {
     const Tokenizer *t;
     const Probe *p;
     int L, W, D, causal, n_suffix;
-    int32_t **ids; int *n_ids; int *ub, *ue;
-    int n_tokens;
+    int32_t **ids; int *n_ids; int *ub, *ue;  /* [n_seq]: the texts, then answer sequences */
+    int n_seq;                /* sequences run: n_texts, plus one per answer of 2+ tokens when answer_all */
+    int *seq_row;             /* [n_seq] row of an answer sequence (-1 for texts) */
+    int n_tokens;             /* tokens of the texts */
     int *text_off;            /* [n_texts] offset of each text in probe order */
     int32_t *ans;             /* [n_rows] answer's first token, -1 none */
-    int *pred_pos;            /* [n_texts] position the answer is predicted from */
-    unsigned char *need_loss, *need_ans; /* [n_texts] */
+    int32_t **ans_ids; int *ans_n; /* [n_rows] every token of the answer */
+    int32_t **ctx_ids; int *ctx_n; /* [n_rows] rows with a span: the tokens of the text before it */
+    int answer_all;           /* accuracy: every answer token (teacher forced), not only the first */
+    int *row_seq;             /* [n_rows] answer sequence of a row, -1 */
+    int *pred_pos;            /* [n_seq] position the answer is predicted from (answer sequences: of its first token) */
+    unsigned char *need_loss, *need_ans; /* [n_seq] */
     int **sub_texts; int *n_sub_texts;   /* texts behind loss/change per sub-function */
     int *sub_has_ans;         /* [n_subs] */
     int batch_tokens, reuse;
@@ -146,33 +153,62 @@ static int cmp_len_desc(const void *a, const void *b, void *ctx) {
     return x < y ? -1 : x > y;
 }
 
-/* The answer's first token for a row (rule in perturb.h). */
+/* The answer's tokens for a row (rule in perturb.h). Rows with a span predict the answer
+ * from the text before the span (its trailing blanks dropped when the answer starts with
+ * one: "The capital of France is| Paris"); other rows from the whole text. */
 static int answer_token(Perturber *pt, int row, Error *err) {
     const Probe *p = pt->p;
     const ProbeRow *r = &p->rows[row];
-    int ti = p->units[r->unit].text;
+    const ProbeUnit *u = &p->units[r->unit];
+    int ti = u->text;
     size_t lt = p->text_len[ti], la = strlen(r->answer);
+    const int32_t *ctx = pt->ids[ti];
+    int n = pt->n_ids[ti] - pt->n_suffix;
+    TokEncoding ce = {0};
+    if (u->span_begin >= 0) {
+        lt = (size_t)u->span_begin;
+        if (la && (r->answer[0] == ' ' || r->answer[0] == '\t'))
+            while (lt > 0 && (p->texts[ti][lt - 1] == ' ' || p->texts[ti][lt - 1] == '\t')) lt--;
+        if (lt == 0) return modex_error_line(err, p->path, r->line, 0, "span starts the text: no context to predict the answer from (text before the span)");
+        if (modex_tok_encode(pt->t, p->texts[ti], lt, 1, &ce, err)) return -1;
+        n = ce.n - pt->n_suffix;
+        if (n <= 0) { modex_tok_encoding_free(&ce); return modex_error_line(err, p->path, r->line, 0, "no token before the span (text before the span)"); }
+        pt->ctx_ids[row] = modex_xmalloc(sizeof(int32_t) * (size_t)n);
+        memcpy(pt->ctx_ids[row], ce.ids, sizeof(int32_t) * (size_t)n);
+        pt->ctx_n[row] = n;
+        ctx = pt->ctx_ids[row];
+        modex_tok_encoding_free(&ce);
+    }
     char *cat = modex_xmalloc(lt + la + 1);
     memcpy(cat, p->texts[ti], lt);
     memcpy(cat + lt, r->answer, la + 1);
     TokEncoding e = {0};
-    int tok = -1;
     if (modex_tok_encode(pt->t, cat, lt + la, 1, &e, err)) { free(cat); return -1; }
-    int n = pt->n_ids[ti] - pt->n_suffix;
-    int prefix = e.n > n;
-    for (int i = 0; i < n && prefix; i++) prefix = e.ids[i] == pt->ids[ti][i];
-    if (prefix) tok = e.ids[n];
-    modex_tok_encoding_free(&e);
     free(cat);
-    if (tok < 0) { /* the text's last token merges with the answer: the answer alone */
+    int na = e.n - n - pt->n_suffix;
+    int prefix = na > 0;
+    for (int i = 0; i < n && prefix; i++) prefix = e.ids[i] == ctx[i];
+    if (prefix) {
+        pt->ans_ids[row] = modex_xmalloc(sizeof(int32_t) * (size_t)na);
+        memcpy(pt->ans_ids[row], e.ids + n, sizeof(int32_t) * (size_t)na);
+        pt->ans_n[row] = na;
+    }
+    modex_tok_encoding_free(&e);
+    if (!prefix) { /* the context's last token merges with the answer: the answer alone */
         if (modex_tok_encode(pt->t, r->answer, la, 0, &e, err)) return -1;
-        if (e.n > 0) tok = e.ids[0];
+        if (e.n > 0) {
+            pt->ans_ids[row] = modex_xmalloc(sizeof(int32_t) * (size_t)e.n);
+            memcpy(pt->ans_ids[row], e.ids, sizeof(int32_t) * (size_t)e.n);
+            pt->ans_n[row] = e.n;
+        }
         modex_tok_encoding_free(&e);
     }
-    if (tok < 0) return modex_error_line(err, p->path, r->line, 0, "answer gives no token (a non-empty answer)");
-    if (tok >= pt->m->cfg.vocab)
-        return modex_error_line(err, p->path, r->line, 0, "answer token %d outside the model's vocabulary (%d)", tok, pt->m->cfg.vocab);
-    pt->ans[row] = tok;
+    if (!pt->ans_n[row]) return modex_error_line(err, p->path, r->line, 0, "answer gives no token (a non-empty answer)");
+    for (int i = 0; i < pt->ans_n[row]; i++)
+        if (pt->ans_ids[row][i] < 0 || pt->ans_ids[row][i] >= pt->m->cfg.vocab)
+            return modex_error_line(err, p->path, r->line, 0, "answer token %d outside the model's vocabulary (%d)", pt->ans_ids[row][i],
+                                    pt->m->cfg.vocab);
+    pt->ans[row] = pt->ans_ids[row][0];
     return 0;
 }
 
@@ -187,6 +223,7 @@ Perturber *modex_perturber_new(const Model *m, const Tokenizer *t, const Probe *
     pthread_mutex_init(&pt->mu, NULL);
     modex_tok_special_added(t, NULL, NULL, NULL, &pt->n_suffix);
     if (modex_probe_tokenize(t, p, &pt->ids, &pt->n_ids, &pt->ub, &pt->ue, err)) { pt->ids = NULL; goto fail; }
+    pt->n_seq = p->n_texts;
     pt->text_off = modex_xmalloc(sizeof(int) * (size_t)(p->n_texts + 1));
     for (int i = 0; i < p->n_texts; i++) {
         if (m->cfg.learned_pos && pt->n_ids[i] > m->cfg.max_pos) {
@@ -199,6 +236,12 @@ Perturber *modex_perturber_new(const Model *m, const Tokenizer *t, const Probe *
     pt->text_off[p->n_texts] = pt->n_tokens;
     /* answers and prediction positions */
     pt->ans = modex_xmalloc(sizeof(int32_t) * (size_t)(p->n_rows + 1));
+    pt->ans_ids = modex_xcalloc((size_t)p->n_rows + 1, sizeof(int32_t *));
+    pt->ans_n = modex_xcalloc((size_t)p->n_rows + 1, sizeof(int));
+    pt->ctx_ids = modex_xcalloc((size_t)p->n_rows + 1, sizeof(int32_t *));
+    pt->ctx_n = modex_xcalloc((size_t)p->n_rows + 1, sizeof(int));
+    pt->row_seq = modex_xmalloc(sizeof(int) * (size_t)(p->n_rows + 1));
+    for (int r = 0; r < p->n_rows; r++) pt->row_seq[r] = -1;
     pt->pred_pos = modex_xmalloc(sizeof(int) * (size_t)(p->n_texts + 1));
     pt->need_ans = modex_xcalloc((size_t)p->n_texts + 1, 1);
     pt->need_loss = modex_xcalloc((size_t)p->n_texts + 1, 1);
@@ -207,7 +250,7 @@ Perturber *modex_perturber_new(const Model *m, const Tokenizer *t, const Probe *
         pt->ans[r] = -1;
         if (!pt->causal || !p->rows[r].answer || !p->rows[r].answer[0]) continue;
         if (answer_token(pt, r, err)) goto fail;
-        pt->need_ans[p->units[p->rows[r].unit].text] = 1;
+        if (!pt->ctx_n[r]) pt->need_ans[p->units[p->rows[r].unit].text] = 1;
     }
     /* texts per sub-function */
     pt->sub_texts = modex_xcalloc((size_t)p->n_subs + 1, sizeof(int *));
@@ -239,6 +282,11 @@ fail:
 
 void modex_perturber_set_cache_bytes(Perturber *pt, size_t bytes) { pt->cache_bytes = bytes; }
 void modex_perturber_set_reuse(Perturber *pt, int reuse) { pt->reuse = reuse; }
+void modex_perturber_set_answer_all(Perturber *pt, int all) {
+    pthread_mutex_lock(&pt->mu);
+    if (pt->answer_all != (all != 0)) { pt->answer_all = all != 0; pt->clean_done = 0; }
+    pthread_mutex_unlock(&pt->mu);
+}
 void modex_perturber_set_batch_tokens(Perturber *pt, int tokens) { if (tokens > 0) pt->batch_tokens = tokens; }
 int  modex_perturber_n_tokens(const Perturber *pt) { return pt->n_tokens; }
 const float *modex_perturber_means(const Perturber *pt) { return pt->clean_done ? pt->mean : NULL; }
@@ -257,7 +305,11 @@ static void batches_free(Perturber *pt) {
 void modex_perturber_free(Perturber *pt) {
     if (!pt) return;
     batches_free(pt);
-    if (pt->ids) for (int i = 0; i < pt->p->n_texts; i++) free(pt->ids[i]);
+    if (pt->ids) for (int i = 0; i < pt->n_seq; i++) free(pt->ids[i]);
+    if (pt->ans_ids) for (int r = 0; r < pt->p->n_rows; r++) free(pt->ans_ids[r]);
+    if (pt->ctx_ids) for (int r = 0; r < pt->p->n_rows; r++) free(pt->ctx_ids[r]);
+    free(pt->ctx_ids); free(pt->ctx_n);
+    free(pt->ans_ids); free(pt->ans_n); free(pt->row_seq); free(pt->seq_row);
     free(pt->ids); free(pt->n_ids); free(pt->ub); free(pt->ue);
     free(pt->text_off); free(pt->ans); free(pt->pred_pos); free(pt->need_ans); free(pt->need_loss);
     if (pt->sub_texts) for (int s = 0; s < pt->p->n_subs; s++) free(pt->sub_texts[s]);
@@ -267,9 +319,44 @@ void modex_perturber_free(Perturber *pt) {
     free(pt);
 }
 
-static void plan(Perturber *pt) {
+/* Answer sequences: context + answer, for every answer of two or more tokens (answer_all),
+ * and for every row with a span (its context is the text before the span; without
+ * answer_all only the answer's first token is appended). */
+static void answer_sequences(Perturber *pt) {
     const Probe *p = pt->p;
-    int nt = p->n_texts;
+    for (int i = p->n_texts; i < pt->n_seq; i++) free(pt->ids[i]);
+    pt->n_seq = p->n_texts;
+    int extra = 0;
+    for (int r = 0; r < p->n_rows; r++) { pt->row_seq[r] = -1; extra += pt->ctx_n[r] > 0 || (pt->answer_all && pt->ans_n[r] > 1); }
+    int n = p->n_texts + extra;
+    pt->ids = modex_xrealloc(pt->ids, sizeof(int32_t *) * (size_t)(n + 1));
+    pt->n_ids = modex_xrealloc(pt->n_ids, sizeof(int) * (size_t)(n + 1));
+    pt->pred_pos = modex_xrealloc(pt->pred_pos, sizeof(int) * (size_t)(n + 1));
+    pt->need_ans = modex_xrealloc(pt->need_ans, (size_t)n + 1);
+    pt->need_loss = modex_xrealloc(pt->need_loss, (size_t)n + 1);
+    free(pt->seq_row);
+    pt->seq_row = modex_xmalloc(sizeof(int) * (size_t)(n + 1));
+    for (int i = 0; i < p->n_texts; i++) pt->seq_row[i] = -1;
+    for (int r = 0; r < p->n_rows && extra; r++) {
+        if (!pt->ctx_n[r] && !(pt->answer_all && pt->ans_n[r] > 1)) continue;
+        int ti = p->units[p->rows[r].unit].text, k = pt->n_seq++;
+        int nt = pt->ctx_n[r] ? pt->ctx_n[r] : pt->n_ids[ti] - pt->n_suffix, na = pt->answer_all ? pt->ans_n[r] : 1;
+        const int32_t *ctx = pt->ctx_n[r] ? pt->ctx_ids[r] : pt->ids[ti];
+        pt->n_ids[k] = nt + na;
+        pt->ids[k] = modex_xmalloc(sizeof(int32_t) * (size_t)pt->n_ids[k]);
+        memcpy(pt->ids[k], ctx, sizeof(int32_t) * (size_t)nt);
+        memcpy(pt->ids[k] + nt, pt->ans_ids[r], sizeof(int32_t) * (size_t)na);
+        pt->pred_pos[k] = nt - 1;
+        pt->need_ans[k] = 1;
+        pt->need_loss[k] = 0;
+        pt->seq_row[k] = r;
+        pt->row_seq[r] = k;
+    }
+}
+
+static void plan(Perturber *pt) {
+    answer_sequences(pt);
+    int nt = pt->n_seq;
     int *order = modex_xmalloc(sizeof(int) * (size_t)(nt + 1));
     for (int i = 0; i < nt; i++) order[i] = i;
     qsort_r(order, (size_t)nt, sizeof(int), cmp_len_desc, pt->n_ids);
@@ -298,7 +385,9 @@ static void plan(Perturber *pt) {
     free(order);
     /* which layer inputs to cache: all of 1..L-1 if they fit, else every s-th */
     pt->cached = modex_xcalloc((size_t)pt->L + 1, 1);
-    size_t per = (size_t)pt->n_tokens * pt->D * sizeof(float);
+    size_t all = 0;
+    for (int i = 0; i < pt->n_seq; i++) all += (size_t)pt->n_ids[i];
+    size_t per = all * pt->D * sizeof(float);
     size_t k = per ? pt->cache_bytes / per : 0;
     if (pt->L > 1 && k > 0) {
         int s = (int)(((size_t)pt->L + k) / (k + 1)); /* ceil(L / (k+1)) */
@@ -335,11 +424,15 @@ static int hook_ffn(void *c, int layer, float *act, int T, int width, const Batc
     (void)b;
     EvalCtx *e = c;
     if (e->cancelled && e->cancelled(e->cctx)) return 1;
-    if (e->sum) {
+    if (e->sum) { /* the texts' tokens (not answer sequences) */
         double *s = e->sum + (size_t)layer * width;
-        for (int t = 0; t < T; t++) {
-            const float *r = act + (size_t)t * width;
-            for (int j = 0; j < width; j++) s[j] += r[j];
+        const PBatch *pb = &e->pt->b[e->batch];
+        for (int q = 0; q < pb->n_seq; q++) {
+            if (pb->texts[q] >= e->pt->p->n_texts) continue;
+            for (int t = pb->start[q]; t < pb->start[q + 1]; t++) {
+                const float *r = act + (size_t)t * width;
+                for (int j = 0; j < width; j++) s[j] += r[j];
+            }
         }
     }
     if (e->custom && e->custom->ffn && layer >= e->custom->first_layer && e->custom->ffn(e->custom->ctx, layer, act, T, width)) return 1;
@@ -439,10 +532,17 @@ static void batch_metrics(Perturber *pt, const PBatch *b, const float *h, TextSt
     int V = pt->m->cfg.vocab, cap = 0, n = 0;
     for (int s = 0; s < b->n_seq; s++) cap += b->start[s + 1] - b->start[s] + 1;
     int *pos = modex_xmalloc(sizeof(int) * (size_t)cap), *txt = modex_xmalloc(sizeof(int) * (size_t)cap);
-    int32_t *tgt = modex_xmalloc(sizeof(int32_t) * (size_t)cap);
+    int32_t *tgt = modex_xmalloc(sizeof(int32_t) * (size_t)cap), *expect = modex_xmalloc(sizeof(int32_t) * (size_t)cap);
     unsigned char *is_ans = modex_xmalloc((size_t)cap);
     for (int s = 0; s < b->n_seq; s++) {
         int ti = b->texts[s], t0 = b->start[s], len = b->start[s + 1] - t0;
+        if (pt->seq_row[ti] >= 0) { /* answer sequence: every answer token, teacher forced */
+            int r = pt->seq_row[ti];
+            for (int i = 0; i < pt->n_ids[ti] - 1 - pt->pred_pos[ti]; i++) { /* the answer tokens appended */
+                pos[n] = t0 + pt->pred_pos[ti] + i; txt[n] = ti; tgt[n] = -1; is_ans[n] = 2; expect[n] = pt->ans_ids[r][i]; n++;
+            }
+            continue;
+        }
         if (pt->need_loss[ti])
             for (int i = 0; i + 1 < len; i++) {
                 pos[n] = t0 + i; txt[n] = ti; tgt[n] = b->ids[t0 + i + 1]; is_ans[n] = pt->need_ans[ti] && i == pt->pred_pos[ti]; n++;
@@ -464,10 +564,11 @@ static void batch_metrics(Perturber *pt, const PBatch *b, const float *h, TextSt
         for (int i = 0; i < k; i++) {
             TextStats *x = &st[txt[c0 + i]];
             if (tgt[c0 + i] >= 0) { x->loss_sum += loss[i]; x->loss_n++; }
-            if (is_ans[c0 + i]) x->pred = arg[i];
+            if (is_ans[c0 + i] == 1) x->pred = arg[i];
+            else if (is_ans[c0 + i] == 2 && arg[i] != expect[c0 + i]) x->all_ok = 0;
         }
     }
-    free(sel); free(logits); free(pos); free(txt); free(tgt); free(is_ans);
+    free(sel); free(logits); free(pos); free(txt); free(tgt); free(is_ans); free(expect);
 }
 
 /* Runs batch bi from layer `start`; fills st (and hidden_out, text order, if given). */
@@ -495,6 +596,7 @@ static int run_batch(Perturber *pt, int bi, int start, EvalCtx *e, TextStats *st
         if (hidden_out)
             for (int s = 0; s < b->n_seq; s++) {
                 int ti = b->texts[s];
+                if (ti >= pt->p->n_texts) continue;
                 memcpy(hidden_out + (size_t)pt->text_off[ti] * pt->D, (e->final ? e->final : b->clean_h) + (size_t)b->start[s] * pt->D,
                        sizeof(float) * (size_t)pt->n_ids[ti] * pt->D);
             }
@@ -505,7 +607,7 @@ static int run_batch(Perturber *pt, int bi, int start, EvalCtx *e, TextStats *st
 }
 
 static void stats_init(TextStats *st, int n) {
-    for (int i = 0; i < n; i++) st[i] = (TextStats){0, 0, 0, 0, -1};
+    for (int i = 0; i < n; i++) st[i] = (TextStats){0, 0, 0, 0, -1, 1};
 }
 
 static void result_alloc(PerturbResult *r, int n) {
@@ -544,7 +646,7 @@ static void aggregate(const Perturber *pt, const TextStats *st, PerturbResult *o
                 int r = S->rows[q];
                 if (pt->ans[r] < 0) continue;
                 n++;
-                ok += st[p->units[p->rows[r].unit].text].pred == pt->ans[r];
+                ok += pt->row_seq[r] >= 0 ? st[pt->row_seq[r]].all_ok : st[p->units[p->rows[r].unit].text].pred == pt->ans[r];
             }
             out->kind[s] = 0;
             out->value[s] = (double)ok / (double)n;
@@ -565,7 +667,7 @@ static int ensure_clean(Perturber *pt, int (*cancelled)(void *), void *ctx, Erro
     batches_free(pt);
     free(pt->cached);
     plan(pt);
-    int nt = pt->p->n_texts;
+    int nt = pt->n_seq;
     TextStats *st = modex_xmalloc(sizeof(TextStats) * (size_t)(nt + 1));
     stats_init(st, nt);
     EvalCtx e = {.pt = pt, .clean = 1, .cancelled = cancelled, .cctx = ctx};
@@ -582,6 +684,7 @@ static int ensure_clean(Perturber *pt, int (*cancelled)(void *), void *ctx, Erro
         free(pt->mean);
         pt->mean = modex_xmalloc(sizeof(float) * ((size_t)pt->L * pt->W + 1));
         for (size_t i = 0; i < (size_t)pt->L * pt->W; i++) pt->mean[i] = (float)(e.sum[i] / (double)pt->n_tokens);
+        free(pt->clean_stats);
         pt->clean_stats = st;
         pt->clean_done = 1;
     }
@@ -606,7 +709,7 @@ static int eval_stats(Perturber *pt, const PerturbMask *mask, PerturbMode mode, 
     if (rc) return rc;
     if (mask && (mask->n_layer != pt->L || mask->width != pt->W))
         return modex_error(err, "mask", "mask is %d x %d (the model has %d layers of %d neurons)", mask->n_layer, mask->width, pt->L, pt->W);
-    int nt = pt->p->n_texts;
+    int nt = pt->n_seq;
     int first = mask ? modex_mask_first_layer(mask) : -1;
     if (custom) first = MODEX_MAX(0, MODEX_MIN(custom->first_layer, pt->L - 1));
     if (first < 0 && !hidden_out) { memcpy(st, pt->clean_stats, sizeof(TextStats) * (size_t)nt); return 0; }
@@ -636,8 +739,10 @@ static int eval_stats(Perturber *pt, const PerturbMask *mask, PerturbMode mode, 
 
 int modex_perturber_eval(Perturber *pt, const PerturbMask *mask, PerturbMode mode, unsigned long long seed,
                          PerturbResult *out, int (*cancelled)(void *), void *ctx, Error *err) {
-    TextStats *st = modex_xmalloc(sizeof(TextStats) * (size_t)(pt->p->n_texts + 1));
-    int rc = eval_stats(pt, mask, mode, seed, NULL, st, NULL, cancelled, ctx, err);
+    int rc = ensure_clean(pt, cancelled, ctx, err);
+    if (rc) return rc;
+    TextStats *st = modex_xmalloc(sizeof(TextStats) * (size_t)(pt->n_seq + 1));
+    rc = eval_stats(pt, mask, mode, seed, NULL, st, NULL, cancelled, ctx, err);
     if (rc == 0) aggregate(pt, st, out);
     free(st);
     return rc;
@@ -645,24 +750,30 @@ int modex_perturber_eval(Perturber *pt, const PerturbMask *mask, PerturbMode mod
 
 int modex_perturber_hidden(Perturber *pt, const PerturbMask *mask, PerturbMode mode, unsigned long long seed, float *out,
                            Error *err) {
-    TextStats *st = modex_xmalloc(sizeof(TextStats) * (size_t)(pt->p->n_texts + 1));
-    int rc = eval_stats(pt, mask, mode, seed, NULL, st, out, NULL, NULL, err);
+    int rc = ensure_clean(pt, NULL, NULL, err);
+    if (rc) return rc;
+    TextStats *st = modex_xmalloc(sizeof(TextStats) * (size_t)(pt->n_seq + 1));
+    rc = eval_stats(pt, mask, mode, seed, NULL, st, out, NULL, NULL, err);
     free(st);
     return rc;
 }
 
 int modex_perturber_eval_hook(Perturber *pt, const PerturbHook *h, PerturbResult *out, int (*cancelled)(void *), void *ctx,
                               Error *err) {
-    TextStats *st = modex_xmalloc(sizeof(TextStats) * (size_t)(pt->p->n_texts + 1));
-    int rc = eval_stats(pt, NULL, PERTURB_ZERO, 0, h, st, NULL, cancelled, ctx, err);
+    int rc = ensure_clean(pt, cancelled, ctx, err);
+    if (rc) return rc;
+    TextStats *st = modex_xmalloc(sizeof(TextStats) * (size_t)(pt->n_seq + 1));
+    rc = eval_stats(pt, NULL, PERTURB_ZERO, 0, h, st, NULL, cancelled, ctx, err);
     if (rc == 0) aggregate(pt, st, out);
     free(st);
     return rc;
 }
 
 int modex_perturber_hidden_hook(Perturber *pt, const PerturbHook *h, float *out, Error *err) {
-    TextStats *st = modex_xmalloc(sizeof(TextStats) * (size_t)(pt->p->n_texts + 1));
-    int rc = eval_stats(pt, NULL, PERTURB_ZERO, 0, h, st, out, NULL, NULL, err);
+    int rc = ensure_clean(pt, NULL, NULL, err);
+    if (rc) return rc;
+    TextStats *st = modex_xmalloc(sizeof(TextStats) * (size_t)(pt->n_seq + 1));
+    rc = eval_stats(pt, NULL, PERTURB_ZERO, 0, h, st, out, NULL, NULL, err);
     free(st);
     return rc;
 }

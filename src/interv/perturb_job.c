@@ -88,6 +88,7 @@ static int run(Job *job, void *arg) {
     modex_job_stage(job, "masked", 2, 3);
     if ((rc = modex_perturber_eval(j->pt, &j->mask, j->mode, j->seed, &j->masked, cb_cancelled, j, &err))) goto out;
     publish(j, j->draws <= 0);
+    if (j->draws <= 0) goto out;
     modex_job_stage(job, "random", 3, 3);
     int ns = j->clean.n_subs;
     j->vals = modex_xmalloc(sizeof(double) * ((size_t)j->draws * ns + 1));

@@ -263,6 +263,14 @@ int modex_tok_encode(const Tokenizer *t, const char *text, size_t len, int add_s
     }
     encode_segment(t, text, seg, len, &o);
     if (add_special) for (int i = 0; i < t->n_post_suf; i++) tokout_push(&o, t->post_suf[i], -1, -1);
+    if (o.has_bad) {
+        int32_t c;
+        tok_utf8_decode(text + o.bad_at, len - (size_t)o.bad_at, &c);
+        modex_error_at(err, "(text)", o.bad_at, "U+%04X has no token in %s (expected a vocabulary with an unknown "
+                       "token or byte pieces)", (unsigned)c, t->path ? t->path : "the vocabulary");
+        free(o.ids); free(o.b); free(o.e);
+        return -1;
+    }
     out->ids = o.ids; out->begin = o.b; out->end = o.e; out->n = o.n;
     if (!out->ids) { /* empty text: keep valid (non-NULL) arrays */
         out->ids = modex_xmalloc(sizeof(int32_t));
