@@ -104,7 +104,7 @@ typedef struct Session {
 
 /* The model and probe opened without arguments: the bundled sample model (the first
  * sample_models/NAME/ with a config.json, beside the cwd or the binary; its probe.csv, else
- * assets/probes/english.csv) → 0; else the e2e fixture model with english.csv → 1; none → -1. */
+ * sample_models/probe.csv, else assets/probes/english.csv) → 0; else the e2e fixture model with english.csv → 1; none → -1. */
 int  modex_session_default_paths(char *model, char *probe, size_t n);
 /* Opens model, tokenizer and probe set and starts the analysis. -1 with err (nothing kept). */
 int  modex_session_open(Session *s, const SessionOpts *o, Error *err);

@@ -166,7 +166,8 @@ int modex_session_wait(Session *s, double timeout_s) {
 
 // --- default model -----------------------------------------------------------------------------------
 /* The bundled sample model: the first sample_models/<name>/ (beside the cwd or the binary)
- * holding a config.json; its probe.csv when present. */
+ * holding a config.json; its probe.csv, else sample_models/probe.csv (what `make sample`
+ * writes), else assets/probes/english.csv. */
 static int find_sample(char *model, char *probe, size_t n) {
     char exe[PATH_MAX] = "", bases[2][PATH_MAX];
     ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -189,6 +190,7 @@ static int find_sample(char *model, char *probe, size_t n) {
                 if (modex_file_exists(cfg)) {
                     snprintf(model, n, "%.2000s/%.200s", bases[b], list[i]->d_name);
                     snprintf(probe, n, "%.2000s/%.200s/probe.csv", bases[b], list[i]->d_name);
+                    if (!modex_file_exists(probe)) snprintf(probe, n, "%.2000s/probe.csv", bases[b]); /* make sample */
                     if (!modex_file_exists(probe)) snprintf(probe, n, "assets/probes/english.csv");
                     found = 1;
                 }
