@@ -110,7 +110,8 @@ void ui_app_draw(App *a) {
     modex_session_job_line(s, job, sizeof job, 20);
     const char *hint = "Tab views  Enter open  Space mask  : command  ? help  q quit";
     int hw = (int)strlen(hint);
-    ui_canvas_put(cv, H - 2, 1, W - hw - 3, EL_STATUS, job);
+    /* while the command line is open, its messages (completions) take the status bar */
+    ui_canvas_put(cv, H - 2, 1, W - hw - 3, EL_STATUS, a->prompt && s->msg[0] ? s->msg : job);
     ui_canvas_put(cv, H - 2, W - hw - 1, hw, EL_STATUS, hint);
     /* message / cell / prompt */
     if (a->prompt) ui_cmdline_draw(a, cv, H - 1);

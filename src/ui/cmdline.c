@@ -135,6 +135,7 @@ int ui_cmdline_key(App *a, int key) {
     case 27: /* Esc: cancel */
         rl_callback_handler_remove();
         close_prompt(a);
+        a->s->msg[0] = 0;
         return SESS_REDRAW;
     case KEY_RESIZE: return SESS_REDRAW;
     case KEY_LEFT: seq = "\033[D"; break;
