@@ -248,10 +248,43 @@ static void test_export(void **st) {
     modex_session_close(s);
 }
 
+// --- open / probe / options -----------------------------------------------------------------------
+static void test_reopen(void **st) {
+    (void)st;
+    Session *s = open_e2e();
+    Model *m = s->model;
+    assert_true(modex_session_exec(s, "open /nonexistent/model") & SESS_ERROR);
+    assert_ptr_equal(s->model, m); /* a failed open keeps what was open */
+    assert_int_equal(s->probe.n_subs, 3);
+    assert_true(modex_session_exec(s, "probe /nonexistent.csv") & SESS_ERROR);
+    assert_int_equal(modex_session_exec(s, "probe assets/probes/english.csv") & SESS_ERROR, 0);
+    assert_int_equal(s->probe.n_subs, 12);
+    assert_int_equal(modex_session_wait(s, 120), 0);
+    const ViewTable *t = modex_session_table(s, VIEW_EXPERTS);
+    assert_int_equal(t->n_cols, 4 + 12);
+    /* options that re-run the analysis */
+    assert_int_equal(modex_session_exec(s, "experts 4") & SESS_ERROR, 0);
+    assert_true(modex_session_exec(s, "experts 7") & SESS_ERROR); /* 256 % 7 */
+    assert_int_equal(modex_session_wait(s, 120), 0);
+    assert_int_equal(modex_session_table(s, VIEW_EXPERTS)->n_rows, 4);
+    assert_int_equal(modex_session_exec(s, "agg mean") & SESS_ERROR, 0);
+    assert_int_equal(s->o.analysis.agg, AGG_MEAN);
+    assert_true(modex_session_exec(s, "agg median") & SESS_ERROR);
+    assert_true(modex_session_exec(s, "set nothing 1") & SESS_ERROR);
+    assert_int_equal(modex_session_exec(s, "set heat raw") & SESS_ERROR, 0);
+    assert_int_equal(modex_session_wait(s, 120), 0);
+    const LayerResult *lr = modex_session_layer(s, 0);
+    t = modex_session_table(s, VIEW_EXPERTS);
+    assert_true(fabs(t->num[4] - lr->heat[0]) < 1e-6); /* raw heat now */
+    assert_int_equal(modex_session_exec(s, "mode shuffle") & SESS_ERROR, 0);
+    assert_int_equal(s->o.mode, PERTURB_SHUFFLE);
+    modex_session_close(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layers_and_neurons), cmocka_unit_test(test_sort_filter), cmocka_unit_test(test_heat_shading),
-        cmocka_unit_test(test_perturb_table), cmocka_unit_test(test_export),
+        cmocka_unit_test(test_perturb_table), cmocka_unit_test(test_export), cmocka_unit_test(test_reopen),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

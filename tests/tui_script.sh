@@ -67,6 +67,13 @@ printf 'wait\nexport! %s\n' "$T/p1.csv" > "$T/s2"
 "$MODEX" "$E2E/model" "$E2E/probe.csv" --script "$T/s2" > /dev/null || fail "export!"
 [ "$(tr -d '\r' < "$T/p1.csv" | head -1)" = "layer,state,d_ff,experts,best:task,best:semantic,best:knowledge,functional:task,functional:semantic,functional:knowledge,masked,predictivity" ] || fail "export! content"
 
+# --- e exports the view to a fresh name in the current folder ------------------------------------
+mkdir "$T/cwd"
+(cd "$T/cwd" && printf 'wait\nkey e e\n' | "$MODEX" "$E2E/model" "$E2E/probe.csv" --batch > "$T/out") || fail "key e"
+[ -s "$T/cwd/modex-layers.csv" ] && [ -s "$T/cwd/modex-layers-1.csv" ] || fail "key e files: $(ls "$T/cwd")"
+cmp -s "$T/cwd/modex-layers.csv" "$T/cwd/modex-layers-1.csv" || fail "two exports of one view differ"
+grep -q "exported 3 rows of the layers view to modex-layers-1.csv" "$T/out" || fail "key e message: $(cat "$T/out")"
+
 # --- --batch, --dump-screen, a small screen -------------------------------------------------------
 printf 'wait\nlayer 1\n' | "$MODEX" "$E2E/model" "$E2E/probe.csv" --batch --dump-screen "$T/b.txt" > /dev/null || fail "batch"
 grep -q "layer 1: 8 experts" "$T/b.txt" || fail "batch screen"

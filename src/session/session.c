@@ -65,11 +65,12 @@ static void drop_analysis(Session *s, int wait) {
 
 /* (Re)starts the analysis with the current options; masks refer to its experts: cleared. */
 static void start_analysis(Session *s) {
+    int had_perturb = s->pjob != NULL;
     drop_perturb(s, 0);
     drop_analysis(s, 0);
     if (s->mask.on) modex_mask_clear(&s->mask);
     s->mask_gen++;
-    s->perturb_wanted = 0;
+    s->perturb_wanted = had_perturb; /* the perturbation view keeps its numbers (clean) */
     s->ajob = modex_analysis_submit(s->q, s->model, s->tok, &s->probe, &s->o.analysis);
     s->gen++;
 }
@@ -139,8 +140,12 @@ int modex_session_busy(const Session *s) {
 void modex_session_job_line(const Session *s, char *buf, int n, int width) {
     buf[0] = 0;
     Job *j = job_running(s->pjob) ? s->pjob : s->ajob;
-    if (!j) return;
     JobStatus st;
+    if (!job_running(j) && s->pjob) { /* a failed perturbation says so */
+        modex_job_status(s->pjob, &st);
+        if (st.state == JOB_FAILED) j = s->pjob;
+    }
+    if (!j) return;
     modex_job_status(j, &st);
     if (st.state == JOB_DONE) { snprintf(buf, (size_t)n, "%s: done in %.1f s", modex_job_name(j), st.elapsed); return; }
     if (st.state == JOB_FAILED) { snprintf(buf, (size_t)n, "%s failed: %s", modex_job_name(j), st.error); return; }
