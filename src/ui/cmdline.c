@@ -165,7 +165,8 @@ int ui_cmdline_key(App *a, int key) {
     g_line = NULL;
     int f = SESS_REDRAW;
     if (*line) {
-        add_history(line);
+        HIST_ENTRY *last = history_length > 0 ? history_get(history_base + history_length - 1) : NULL;
+        if (!last || strcmp(last->line, line)) add_history(line); /* no repeats in a row */
         f |= ui_app_exec(a, line);
     }
     free(line);
