@@ -46,6 +46,10 @@ for f in config.json model.safetensors tokenizer.json train_log.csv checkpoints/
   [ -s "$T/m/$f" ] || fail "missing $f"
 done
 grep -q '"activation_function": "relu"' "$T/m/config.json" || fail "config"
+# --init continues from a saved folder with its tokenizer and shape
+"$MODEX" train --corpus "$T/c.txt" --out "$T/m2" --init "$T/m" --steps 2 --threads 1 --quiet || fail "--init"
+cmp -s "$T/m/tokenizer.json" "$T/m2/tokenizer.json" || fail "--init changed the tokenizer"
+cmp -s "$T/m/config.json" "$T/m2/config.json" || fail "--init changed the shape"
 "$MODEX" train --corpus "$T/a.txt" --out "$T/m" $small --steps 4 2>/dev/null && fail "overwrote without --force"
 "$MODEX" train --corpus "$T/a.txt" --out "$T/i" $small --steps 100000000 --ckpt-every 100000000 2>"$T/ilog" &
 pid=$!
