@@ -105,6 +105,20 @@ install: $(BUILD)/modex
 	install -D -m 755 $(BUILD)/modex $(DESTDIR)$(PREFIX)/bin/modex
 	install -D -m 644 man/modex.1 $(DESTDIR)$(PREFIX)/share/man/man1/modex.1
 
+# The sample model: corpus, probe set, tokenizer, model and 10 checkpoints. Same seed, same
+# files (two threads gave the same bits as one with OpenBLAS here; --threads 1 guarantees it).
+# The corpus stays in $(BUILD); sample_models/ gets the rest.
+SAMPLE       := sample_models/gpt2-relu-4l
+SAMPLE_TRAIN := --seed 1 --threads 2 --layers 4 --d-model 128 --d-ff 512 --heads 4 --vocab 1024 \
+                --ctx 64 --batch 32 --steps 3000 --lr 2e-3 --ckpt-every 300
+sample: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/modex
+	@mkdir -p $(BUILD)/sample sample_models
+	./$(BUILD)/modex corpus --seed 1 --lines 200000 --out $(BUILD)/sample/corpus.txt \
+	  --probe-out sample_models/probe.csv --force
+	rm -rf $(SAMPLE)
+	./$(BUILD)/modex train --corpus $(BUILD)/sample/corpus.txt --out $(SAMPLE) $(SAMPLE_TRAIN)
+
 clean:
 	rm -rf $(BUILD)
 

@@ -2,6 +2,7 @@
  * mapped, not copied, so the peak stays near the file size plus activations. The file is
  * written to $TMPDIR, measured in a child process, and removed. */
 #include "modex/bench.h"
+#include "modex/cli.h"
 #include "modex/forward.h"
 #include "modex/safetensors.h"
 #include "modex/util.h"
@@ -64,17 +65,12 @@ static int bench_rss(FILE *out) {
     if (rc) { fprintf(out, "| peak RSS | failed: %s | | |\n", err.msg); goto done; }
     size_t fsize = 0;
     { FILE *f = fopen(st, "rb"); if (f) { fseek(f, 0, SEEK_END); fsize = (size_t)ftell(f); fclose(f); } }
+    /* measured in a fresh process (fork() would inherit BLAS threads in a bad state) */
     pid_t pid = fork();
     if (pid == 0) {
-        Error e2;
-        Model *mm = modex_model_open(dir, &e2);
-        if (!mm) _exit(3);
-        int T = 512, start[5] = {0, 128, 256, 384, 512};
-        int32_t *ids = malloc(sizeof(int32_t) * (size_t)T);
-        for (int i = 0; i < T; i++) ids[i] = (int32_t)(i * 7919 % c.vocab);
-        Batch b = {4, ids, start};
-        ForwardOpts o = {.logits = LOGITS_NONE};
-        _exit(modex_forward(mm, &b, &o, NULL, NULL, &e2) ? 4 : 0);
+        char *args[] = {(char *)"modex", (char *)"_rss_child", dir, NULL};
+        execv("/proc/self/exe", args);
+        _exit(5);
     }
     int status = 0;
     struct rusage ru;
@@ -90,3 +86,21 @@ done:
     return 0;
 }
 MODEX_BENCH(rss, bench_rss)
+
+/* `modex _rss_child DIR`: open the model in DIR and run one 4×128 forward (for bench_rss). */
+static int rss_child(int argc, char **argv) {
+    if (argc != 2) return 2;
+    Error e2;
+    Model *mm = modex_model_open(argv[1], &e2);
+    if (!mm) { modex_error_print(&e2); return 3; }
+    int T = 512, start[5] = {0, 128, 256, 384, 512};
+    int32_t *ids = malloc(sizeof(int32_t) * (size_t)T);
+    for (int i = 0; i < T; i++) ids[i] = (int32_t)(i * 7919 % mm->cfg.vocab);
+    Batch b = {4, ids, start};
+    ForwardOpts o = {.logits = LOGITS_NONE};
+    int rc = modex_forward(mm, &b, &o, NULL, NULL, &e2) ? 4 : 0;
+    free(ids);
+    modex_model_free(mm);
+    return rc;
+}
+MODEX_COMMAND(_rss_child, "internal: peak-RSS benchmark child", rss_child)

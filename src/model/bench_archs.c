@@ -162,11 +162,11 @@ static int bench_one(FILE *out, const char *name, const ModelConfig *c, QkvLayou
     int rc = modex_forward(m, &b, &o, NULL, NULL, &err);
     double dt = modex_now() - t0, cores = (cpu_now() - c0) / dt;
     if (rc) {
-        fprintf(out, "forward %-14s failed: %s\n", name, err.msg);
+        fprintf(out, "| forward %s | failed: %s | | |\n", name, err.msg);
     } else {
         double gf = forward_flops(c) / dt / 1e9, sg = sgemm_gflops(c);
-        fprintf(out, "forward %-14s L%-2d d%-4d ff%-5d h%-2d%s %4dx%d  %8.0f tok/s  %6.1f GFLOP/s  sgemm %6.1f GFLOP/s (%3.0f%%)  %.1f cores busy\n", name,
-                c->n_layer, c->d_model, c->d_ff, c->n_head, c->n_experts ? " E8k2" : "    ", B_SEQ, B_LEN, B_T / dt, gf, sg, 100.0 * gf / sg, cores);
+        fprintf(out, "| forward %s shape (L%d d%d ff%d h%d%s), %dx%d tokens | %.0f tok/s, %.1f GFLOP/s (%.1f cores busy) | sgemm %.1f GFLOP/s | %.0f%% |\n", name,
+                c->n_layer, c->d_model, c->d_ff, c->n_head, c->n_experts ? " E8 top-2" : "", B_SEQ, B_LEN, B_T / dt, gf, cores, sg, 100.0 * gf / sg);
     }
     free(ids);
     modex_model_free(m);

@@ -7,7 +7,7 @@
 #include "tok_internal.h"
 
 typedef struct Sym { int32_t id, start, len, prev, next; } Sym;
-typedef struct Merge { int32_t rank, pos, id; } Merge;
+typedef struct Merge { int32_t rank, pos, id, left, right; } Merge;
 
 // --- heap of candidate merges, smallest (rank, pos) first -------------------------------------
 static int merge_less(const Merge *a, const Merge *b) {
@@ -47,7 +47,7 @@ static int add_sym(Sym *sy, int n, int32_t id, int32_t start, int32_t len) {
 
 /* Characters (or bytes) of the word as vocabulary ids; unknown ones become byte pieces or
  * (fused) unk, as the tokenizers library does. */
-static int initial_symbols(const Tokenizer *t, const char *s, int32_t n, Sym *sy) {
+static int initial_symbols(const Tokenizer *t, const char *s, int32_t n, Sym *sy, int32_t *bad) {
     int ns = 0;
     int32_t unk_start = -1, unk_len = 0;
     for (int32_t i = 0; i < n;) {
@@ -69,6 +69,8 @@ static int initial_symbols(const Tokenizer *t, const char *s, int32_t n, Sym *sy
                     if (unk_start >= 0) ns = add_sym(sy, ns, t->unk_id, unk_start, unk_len);
                     unk_start = i; unk_len = l;
                 }
+            } else if (*bad < 0) {
+                *bad = i;
             }
         }
         i += l;
@@ -84,7 +86,7 @@ static void push_pair(const Tokenizer *t, Sym *sy, int pos, Merge *h, int *nh) {
     if (nx < 0) return;
     Merge m;
     if (pairmap_get(&t->merges, sy[pos].id, sy[nx].id, &m.rank, &m.id)) {
-        m.pos = pos;
+        m.pos = pos; m.left = sy[pos].id; m.right = sy[nx].id;
         heap_push(h, nh, m);
     }
 }
@@ -98,7 +100,11 @@ static int merge_word(const Tokenizer *t, Sym *sy, int ns, Merge *h) {
         if (a->len == 0 || a->next < 0) continue;
         Sym *b = &sy[a->next];
         int32_t rank, id;
-        if (!pairmap_get(&t->merges, a->id, b->id, &rank, &id) || id != top.id) continue;
+        /* still the pair it was pushed for, or (as the tokenizers library checks) a pair that
+           merges into the same token */
+        if ((a->id != top.left || b->id != top.right) &&
+            (!pairmap_get(&t->merges, a->id, b->id, &rank, &id) || id != top.id))
+            continue;
         a->id = top.id;
         a->len += b->len;
         b->len = 0;
@@ -170,7 +176,9 @@ void bpe_encode_word(const Tokenizer *t, const NormStr *ns, size_t off, size_t n
     Sym *sy = n <= CACHE_MAX_WORD ? sbuf : modex_xmalloc(n * sizeof *sy);
     /* each merge pushes at most two pairs, so 2n + n entries bound the heap */
     Merge *h = n <= CACHE_MAX_WORD / 2 ? hbuf : modex_xmalloc(3 * n * sizeof *h + sizeof *h);
-    int nsym = initial_symbols(t, s, (int32_t)n, sy);
+    int32_t bad = -1;
+    int nsym = initial_symbols(t, s, (int32_t)n, sy, &bad);
+    if (bad >= 0) { tokout_bad(o, ns->ob[off + (size_t)bad]); cacheable = 0; }
     merge_word(t, sy, nsym, h);
     for (int i = nsym ? 0 : -1; i >= 0; i = sy[i].next) {
         size_t a = off + (size_t)sy[i].start, b = a + (size_t)sy[i].len;

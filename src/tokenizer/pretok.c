@@ -50,8 +50,19 @@ static void seg_push(Segs *g, size_t b, size_t e, int m) {
 }
 
 /* matches (sorted, non-overlapping, inside [b,e)) -> output words, as split() does */
-static void split_by(const Ranges *mt, size_t b, size_t e, int behavior, int invert, Ranges *out) {
-    Segs g = {0}, r = {0};
+static void split_by(const Ranges *mt, size_t b, size_t e, int behavior, int invert, Ranges *out, Segs *sg, Segs *sr) {
+    if (behavior == SB_ISOLATED && !invert) { /* the common case (ByteLevel): no copies */
+        size_t prev = b;
+        for (int i = 0; i < mt->n; i++) {
+            if (mt->r[i].b > prev) ranges_push(out, prev, mt->r[i].b);
+            ranges_push(out, mt->r[i].b, mt->r[i].e);
+            prev = mt->r[i].e;
+        }
+        if (prev < e) ranges_push(out, prev, e);
+        return;
+    }
+    Segs g = *sg, r = *sr;
+    g.n = r.n = 0;
     size_t prev = b;
     for (int i = 0; i < mt->n; i++) {
         if (mt->r[i].b > prev) seg_push(&g, prev, mt->r[i].b, 0);
@@ -65,7 +76,9 @@ static void split_by(const Ranges *mt, size_t b, size_t e, int behavior, int inv
     case SB_REMOVED:
         for (int i = 0; i < g.n; i++) if (!g.s[i].m) seg_push(&r, g.s[i].b, g.s[i].e, 0);
         break;
-    case SB_ISOLATED: r = g; g.s = NULL; break;
+    case SB_ISOLATED:
+        for (int i = 0; i < g.n; i++) seg_push(&r, g.s[i].b, g.s[i].e, g.s[i].m);
+        break;
     case SB_PREV:
         for (int i = 0; i < g.n; i++) {
             if (g.s[i].m && !pm && r.n) r.s[r.n - 1].e = g.s[i].e;
@@ -90,7 +103,7 @@ static void split_by(const Ranges *mt, size_t b, size_t e, int behavior, int inv
         break;
     }
     for (int i = 0; i < r.n; i++) if (r.s[i].e > r.s[i].b) ranges_push(out, r.s[i].b, r.s[i].e);
-    free(g.s); free(r.s);
+    *sg = g; *sr = r;
 }
 
 static void regex_matches(pcre2_code *re, pcre2_match_data *md, const NormStr *ns, size_t b,
@@ -164,60 +177,61 @@ static void rewrite(const PreTok *p, NormStr *ns, Ranges *w) {
 // --- the pre-tokenizers --------------------------------------------------------------------
 static int is_ws_pred(int32_t c) { return tok_is_ws(c); }
 
-void tok_pretokenize(const PreTok *p, NormStr *ns, Ranges *words, int seg_at_start) {
-    (void)seg_at_start;
+void tok_pretokenize(const PreTok *p, NormStr *ns, Ranges *words) {
     if (p->kind == P_METASPACE || (p->kind == P_BYTELEVEL && p->add_prefix_space)) rewrite(p, ns, words);
     if (p->kind == P_BYTELEVEL && !p->use_regex) return;
     if (p->kind == P_METASPACE && !p->split) return;
     Ranges out = {0}, mt = {0};
+    Segs sg = {0}, sr = {0};
     pcre2_match_data *md = p->re ? pcre2_match_data_create_from_pattern(p->re, NULL) : NULL;
     for (int i = 0; i < words->n; i++) {
         size_t b = words->r[i].b, e = words->r[i].e;
         switch (p->kind) {
         case P_BYTELEVEL:
             regex_matches(p->re, md, ns, b, e, &mt);
-            split_by(&mt, b, e, SB_ISOLATED, 0, &out);
+            split_by(&mt, b, e, SB_ISOLATED, 0, &out, &sg, &sr);
             break;
         case P_WHITESPACE:
             regex_matches(p->re, md, ns, b, e, &mt);
-            split_by(&mt, b, e, SB_REMOVED, 1, &out);
+            split_by(&mt, b, e, SB_REMOVED, 1, &out, &sg, &sr);
             break;
         case P_WSSPLIT:
             char_matches(is_ws_pred, ns, b, e, &mt);
-            split_by(&mt, b, e, SB_REMOVED, 0, &out);
+            split_by(&mt, b, e, SB_REMOVED, 0, &out, &sg, &sr);
             break;
         case P_BERT: {
             Ranges tmp = {0};
             char_matches(is_ws_pred, ns, b, e, &mt);
-            split_by(&mt, b, e, SB_REMOVED, 0, &tmp);
+            split_by(&mt, b, e, SB_REMOVED, 0, &tmp, &sg, &sr);
             for (int k = 0; k < tmp.n; k++) {
                 char_matches(is_punct, ns, tmp.r[k].b, tmp.r[k].e, &mt);
-                split_by(&mt, tmp.r[k].b, tmp.r[k].e, SB_ISOLATED, 0, &out);
+                split_by(&mt, tmp.r[k].b, tmp.r[k].e, SB_ISOLATED, 0, &out, &sg, &sr);
             }
             free(tmp.r);
             break;
         }
         case P_PUNCT:
             char_matches(is_punct, ns, b, e, &mt);
-            split_by(&mt, b, e, p->behavior, 0, &out);
+            split_by(&mt, b, e, p->behavior, 0, &out, &sg, &sr);
             break;
         case P_DIGITS:
             char_matches(is_digit, ns, b, e, &mt);
-            split_by(&mt, b, e, p->individual ? SB_ISOLATED : SB_CONTIGUOUS, 0, &out);
+            split_by(&mt, b, e, p->individual ? SB_ISOLATED : SB_CONTIGUOUS, 0, &out, &sg, &sr);
             break;
         case P_METASPACE:
             literal_matches(p->repl, (size_t)p->repl_len, ns, b, e, &mt);
-            split_by(&mt, b, e, SB_NEXT, 0, &out);
+            split_by(&mt, b, e, SB_NEXT, 0, &out, &sg, &sr);
             break;
         case P_SPLIT:
             if (p->re) regex_matches(p->re, md, ns, b, e, &mt);
             else literal_matches(p->pat, p->plen, ns, b, e, &mt);
-            split_by(&mt, b, e, p->behavior, p->invert, &out);
+            split_by(&mt, b, e, p->behavior, p->invert, &out, &sg, &sr);
             break;
         }
     }
     if (md) pcre2_match_data_free(md);
     free(mt.r);
+    free(sg.s); free(sr.s);
     free(words->r);
     *words = out;
 }

@@ -155,7 +155,7 @@ Tokenizer *tok_load_spm(const char *path, Error *err) {
         }
     }
     if (n == 0) { modex_error_at(err, path, (long long)mf.size, "no pieces (expected a SentencePiece model)"); goto fail; }
-    if (t->bos_id < 0 || t->bos_id >= n) t->bos_id = -1; else t->bos_id = t->bos_id;
+    if (t->bos_id >= n) t->bos_id = -1;
     if (model_type == 1) { t->model = TM_UNIGRAM; snprintf(t->kind, sizeof t->kind, "SentencePiece unigram (tokenizer.model)"); }
     else if (model_type == 2) { t->model = TM_SPM_BPE; snprintf(t->kind, sizeof t->kind, "SentencePiece BPE (tokenizer.model)"); }
     else {
@@ -296,8 +296,6 @@ void spm_bpe_encode(const Tokenizer *t, const NormStr *ns, size_t off, size_t n,
         maybe_pair(t, s, sy, L->prev, top.left, &h, &nh, &cap, &rev);
         maybe_pair(t, s, sy, top.left, L->next, &h, &nh, &cap, &rev);
     }
-    int first = o->n;
-    (void)first;
     for (int i = 0; i >= 0; i = sy[i].next) resegment(t, ns, off + (size_t)sy[i].start, (size_t)sy[i].len, &rev, o);
     free(h);
     free(sy);

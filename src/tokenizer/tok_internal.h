@@ -11,10 +11,9 @@
 #include "modex/tokenizer.h"
 
 // --- hash maps -------------------------------------------------------------------------
+typedef struct StrEntry { char *key; uint32_t klen, hash; int32_t val; } StrEntry;
 typedef struct StrMap {          /* bytes -> int32, open addressing, keys copied */
-    char **key;
-    uint32_t *klen, *hash;
-    int32_t *val;
+    StrEntry *e;
     size_t cap, n;
 } StrMap;
 void    strmap_init(StrMap *m, size_t expect);
@@ -22,9 +21,9 @@ void    strmap_free(StrMap *m);
 int32_t strmap_get(const StrMap *m, const char *k, size_t len);      /* -1 if absent */
 void    strmap_put(StrMap *m, const char *k, size_t len, int32_t v); /* keeps the first value */
 
-typedef struct PairMap {         /* (left id, right id) -> (rank, merged id) */
-    uint64_t *key;               /* UINT64_MAX = empty */
-    int32_t *rank, *id;
+typedef struct PairEntry { uint64_t key; int32_t rank, id; } PairEntry;
+typedef struct PairMap {         /* (left id, right id) -> (rank, merged id); key UINT64_MAX = empty */
+    PairEntry *e;
     size_t cap, n;
 } PairMap;
 void pairmap_init(PairMap *m, size_t expect);
@@ -84,7 +83,7 @@ typedef struct PreTok {
     int individual;             /* Digits */
 } PreTok;
 /* words: ranges into ns; the pre-tokenizer may rewrite ns (Metaspace, ByteLevel prefix). */
-void tok_pretokenize(const PreTok *p, NormStr *ns, Ranges *words, int seg_at_start);
+void tok_pretokenize(const PreTok *p, NormStr *ns, Ranges *words);
 pcre2_code *tok_regex(const char *pat, size_t len, Error *err, const char *file);
 extern const char TOK_GPT2_REGEX[];
 
@@ -116,6 +115,7 @@ struct Tokenizer {
     char kind[96];
     char *path;
     int n_vocab;
+    int vocab_cap;     /* allocated entries of the arrays below (grown geometrically) */
     char **piece; uint32_t *piece_len;  /* raw vocabulary strings by id (NULL = hole) */
     char **form;  uint32_t *form_len;   /* what the model matches (byte-level: raw bytes) */
     double *score;
@@ -148,7 +148,11 @@ void tok_finish(Tokenizer *t);          /* derive byte ids, specials etc. after 
 void tok_add_added(Tokenizer *t, const char *s, size_t len, int32_t id, int special);
 
 /* Token output accumulator. */
-typedef struct TokOut { int32_t *ids, *b, *e; int n, cap; } TokOut;
+typedef struct TokOut {
+    int32_t *ids, *b, *e; int n, cap;
+    int has_bad; int32_t bad_at;  /* text the vocabulary cannot express (no unk, no byte pieces) */
+} TokOut;
+void tokout_bad(TokOut *o, int32_t at);
 void tokout_push(TokOut *o, int32_t id, int32_t b, int32_t e);
 
 /* Models: encode one word (bytes s[0..n) of a NormStr at offset off). */

@@ -306,6 +306,7 @@ static int load_model(Tokenizer *t, const json_t *m, const char *file, Error *er
     if (!ty) ty = json_object_get(m, "merges") ? "BPE" : json_is_array(vocab) ? "Unigram"
                  : json_object_get(m, "continuing_subword_prefix") ? "WordPiece" : "?";
     const char *unk = jstr(m, "unk_token");
+    if (strcmp(ty, "BPE")) t->byte_level = 0; /* a ByteLevel decoder alone does not make WordPiece byte-level */
     if (!strcmp(ty, "BPE") || !strcmp(ty, "WordPiece")) {
         if (!json_is_object(vocab)) return modex_error(err, file, "model.vocab (expected an object of piece: id)");
         const char *k;
@@ -350,8 +351,8 @@ static int load_model(Tokenizer *t, const json_t *m, const char *file, Error *er
                 return modex_error(err, file, "model.merges[%zu]: the %s piece of '%.*s %.*s' is not in the vocabulary (expected known pieces)",
                                    i, miss, (int)al, a, (int)bl, b);
         }
-        snprintf(t->kind, sizeof t->kind, "%s BPE (tokenizer.json)", t->byte_level ? "byte-level" : t->byte_fallback ? "SentencePiece-style" : "");
-        if (!t->byte_level && !t->byte_fallback) snprintf(t->kind, sizeof t->kind, "BPE (tokenizer.json)");
+        snprintf(t->kind, sizeof t->kind, "%sBPE (tokenizer.json)",
+                 t->byte_level ? "byte-level " : t->byte_fallback ? "SentencePiece-style " : "");
         return 0;
     }
     if (!strcmp(ty, "WordPiece")) {
@@ -386,7 +387,7 @@ static int load_model(Tokenizer *t, const json_t *m, const char *file, Error *er
 
 Tokenizer *tok_load_json(const char *path, Error *err) {
     json_error_t je;
-    json_t *root = json_load_file(path, JSON_DECODE_INT_AS_REAL * 0, &je);
+    json_t *root = json_load_file(path, 0, &je);
     if (!root) {
         modex_error_line(err, path, je.line, je.column, "%s (expected JSON)", je.text);
         return NULL;
@@ -403,7 +404,6 @@ Tokenizer *tok_load_json(const char *path, Error *err) {
         parse_post(t, json_object_get(root, "post_processor"), path, err))
         goto fail;
     if (load_model(t, m, path, err)) goto fail;
-    if (t->byte_level && t->model != TM_BPE) t->byte_level = 0;
     const json_t *added = json_object_get(root, "added_tokens");
     size_t i;
     const json_t *v;

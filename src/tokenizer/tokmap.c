@@ -17,16 +17,13 @@ void strmap_init(StrMap *m, size_t expect) {
     size_t cap = 16;
     while (cap < expect * 2) cap <<= 1;
     m->cap = cap; m->n = 0;
-    m->key = modex_xcalloc(cap, sizeof *m->key);
-    m->klen = modex_xcalloc(cap, sizeof *m->klen);
-    m->hash = modex_xcalloc(cap, sizeof *m->hash);
-    m->val = modex_xcalloc(cap, sizeof *m->val);
+    m->e = modex_xcalloc(cap, sizeof *m->e);
 }
 
 void strmap_free(StrMap *m) {
-    if (!m->key) return;
-    for (size_t i = 0; i < m->cap; i++) free(m->key[i]);
-    free(m->key); free(m->klen); free(m->hash); free(m->val);
+    if (!m->e) return;
+    for (size_t i = 0; i < m->cap; i++) free(m->e[i].key);
+    free(m->e);
     memset(m, 0, sizeof *m);
 }
 
@@ -34,35 +31,33 @@ int32_t strmap_get(const StrMap *m, const char *k, size_t len) {
     if (!m->cap) return -1;
     uint32_t h = hash_bytes(k, len);
     for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
-        if (!m->key[i]) return -1;
-        if (m->hash[i] == h && m->klen[i] == len && memcmp(m->key[i], k, len) == 0) return m->val[i];
+        const StrEntry *e = &m->e[i];
+        if (!e->key) return -1;
+        if (e->hash == h && e->klen == len && memcmp(e->key, k, len) == 0) return e->val;
     }
 }
 
-static void strmap_grow(StrMap *m) {
-    StrMap o = *m;
-    strmap_init(m, o.cap);
-    for (size_t i = 0; i < o.cap; i++) {
-        if (!o.key[i]) continue;
-        size_t j = o.hash[i] & (m->cap - 1);
-        while (m->key[j]) j = (j + 1) & (m->cap - 1);
-        m->key[j] = o.key[i]; m->klen[j] = o.klen[i]; m->hash[j] = o.hash[i]; m->val[j] = o.val[i];
-        m->n++;
-    }
-    free(o.key); free(o.klen); free(o.hash); free(o.val);
+static void strmap_insert(StrMap *m, StrEntry x) {
+    size_t i = x.hash & (m->cap - 1);
+    while (m->e[i].key) i = (i + 1) & (m->cap - 1);
+    m->e[i] = x;
+    m->n++;
 }
 
 void strmap_put(StrMap *m, const char *k, size_t len, int32_t v) {
     if (!m->cap) strmap_init(m, 16);
-    if ((m->n + 1) * 2 > m->cap) strmap_grow(m);
+    if ((m->n + 1) * 2 > m->cap) {
+        StrMap o = *m;
+        strmap_init(m, o.cap);
+        for (size_t i = 0; i < o.cap; i++) if (o.e[i].key) strmap_insert(m, o.e[i]);
+        free(o.e);
+    }
     uint32_t h = hash_bytes(k, len);
-    size_t i = h & (m->cap - 1);
-    for (; m->key[i]; i = (i + 1) & (m->cap - 1))
-        if (m->hash[i] == h && m->klen[i] == len && memcmp(m->key[i], k, len) == 0) return;
-    m->key[i] = modex_xmalloc(len + 1);
-    memcpy(m->key[i], k, len); m->key[i][len] = 0;
-    m->klen[i] = (uint32_t)len; m->hash[i] = h; m->val[i] = v;
-    m->n++;
+    for (size_t i = h & (m->cap - 1); m->e[i].key; i = (i + 1) & (m->cap - 1))
+        if (m->e[i].hash == h && m->e[i].klen == len && memcmp(m->e[i].key, k, len) == 0) return;
+    StrEntry x = {modex_xmalloc(len + 1), (uint32_t)len, h, v};
+    memcpy(x.key, k, len); x.key[len] = 0;
+    strmap_insert(m, x);
 }
 
 // --- pair map ---------------------------------------------------------------------------
@@ -75,14 +70,12 @@ void pairmap_init(PairMap *m, size_t expect) {
     size_t cap = 16;
     while (cap < expect * 2) cap <<= 1;
     m->cap = cap; m->n = 0;
-    m->key = modex_xmalloc(cap * sizeof *m->key);
-    memset(m->key, 0xff, cap * sizeof *m->key);
-    m->rank = modex_xmalloc(cap * sizeof *m->rank);
-    m->id = modex_xmalloc(cap * sizeof *m->id);
+    m->e = modex_xmalloc(cap * sizeof *m->e);
+    for (size_t i = 0; i < cap; i++) m->e[i].key = UINT64_MAX;
 }
 
 void pairmap_free(PairMap *m) {
-    free(m->key); free(m->rank); free(m->id);
+    free(m->e);
     memset(m, 0, sizeof *m);
 }
 
@@ -90,8 +83,9 @@ int pairmap_get(const PairMap *m, int32_t a, int32_t b, int32_t *rank, int32_t *
     if (!m->cap) return 0;
     uint64_t k = (uint64_t)(uint32_t)a << 32 | (uint32_t)b;
     for (size_t i = pair_slot(k, m->cap);; i = (i + 1) & (m->cap - 1)) {
-        if (m->key[i] == UINT64_MAX) return 0;
-        if (m->key[i] == k) { *rank = m->rank[i]; *id = m->id[i]; return 1; }
+        const PairEntry *e = &m->e[i];
+        if (e->key == k) { *rank = e->rank; *id = e->id; return 1; }
+        if (e->key == UINT64_MAX) return 0;
     }
 }
 
@@ -101,15 +95,15 @@ void pairmap_put(PairMap *m, int32_t a, int32_t b, int32_t rank, int32_t id) {
         PairMap o = *m;
         pairmap_init(m, o.cap);
         for (size_t i = 0; i < o.cap; i++)
-            if (o.key[i] != UINT64_MAX)
-                pairmap_put(m, (int32_t)(o.key[i] >> 32), (int32_t)(uint32_t)o.key[i], o.rank[i], o.id[i]);
+            if (o.e[i].key != UINT64_MAX)
+                pairmap_put(m, (int32_t)(o.e[i].key >> 32), (int32_t)(uint32_t)o.e[i].key, o.e[i].rank, o.e[i].id);
         pairmap_free(&o);
     }
     uint64_t k = (uint64_t)(uint32_t)a << 32 | (uint32_t)b;
     size_t i = pair_slot(k, m->cap);
-    for (; m->key[i] != UINT64_MAX; i = (i + 1) & (m->cap - 1))
-        if (m->key[i] == k) return; /* the first (lowest-rank) merge wins */
-    m->key[i] = k; m->rank[i] = rank; m->id[i] = id;
+    for (; m->e[i].key != UINT64_MAX; i = (i + 1) & (m->cap - 1))
+        if (m->e[i].key == k) return; /* the first (lowest-rank) merge wins */
+    m->e[i].key = k; m->e[i].rank = rank; m->e[i].id = id;
     m->n++;
 }
 
@@ -212,10 +206,14 @@ void ns_push(NormStr *ns, const char *b, size_t len, int32_t ob, int32_t oe) {
 
 void ns_from_text(NormStr *ns, const char *text, size_t len, int32_t base) {
     ns_init(ns, len);
+    memcpy(ns->s, text, len);
+    ns->s[len] = 0;
+    ns->n = len;
     for (size_t i = 0; i < len;) {
-        int l = tok_utf8_len((unsigned char)text[i]);
-        ns_push(ns, text + i, (size_t)l, base + (int32_t)i, base + (int32_t)(i + (size_t)l));
-        i += (size_t)l;
+        size_t l = (size_t)tok_utf8_len((unsigned char)text[i]);
+        if (l > len - i) l = len - i;
+        for (size_t k = i; k < i + l; k++) { ns->ob[k] = base + (int32_t)i; ns->oe[k] = base + (int32_t)(i + l); }
+        i += l;
     }
 }
 
@@ -237,4 +235,8 @@ void tokout_push(TokOut *o, int32_t id, int32_t b, int32_t e) {
     }
     o->ids[o->n] = id; o->b[o->n] = b; o->e[o->n] = e;
     o->n++;
+}
+
+void tokout_bad(TokOut *o, int32_t at) {
+    if (!o->has_bad) { o->has_bad = 1; o->bad_at = at; }
 }

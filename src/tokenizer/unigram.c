@@ -16,7 +16,7 @@ void tok_push_unknown(const Tokenizer *t, const NormStr *ns, size_t a, size_t b,
         for (size_t k = a; k < b; k++) tokout_push(o, t->byte_id[(unsigned char)ns->s[k]], ns->ob[k], ns->oe[k]);
         return;
     }
-    if (t->unk_id < 0) return;
+    if (t->unk_id < 0) { tokout_bad(o, ns->ob[a]); return; }
     if (fuse && o->n > 0 && o->ids[o->n - 1] == t->unk_id && o->e[o->n - 1] == ns->ob[a]) {
         o->e[o->n - 1] = ns->oe[b - 1];
         return;
