@@ -21,8 +21,8 @@ int main(int argc, char **argv) {
     if (argc >= 2) {
         const Command *c = modex_find_command(argv[1]);
         if (c) {
-            /* no temp file outlives ^C / kill; SIGBUS names the file. The explorer installs
-             * them itself after initscr(), so that ncurses' terminal restore is chained. */
+            /* no temp file outlives ^C / kill; SIGBUS names the file. The explorer catches
+             * SIGINT/SIGTERM/SIGHUP in its loop (ui/app.c) to restore the terminal first. */
             if (strcmp(c->name, "tui") != 0) modex_signals_install();
             return c->fn(argc - 1, argv + 1);
         }
