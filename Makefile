@@ -96,6 +96,7 @@ memcheck: deps
 check: deps
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory check-tsan
 	@$(MAKE) --no-print-directory fuzz-smoke
 
 bench: deps
