@@ -132,7 +132,7 @@ clean:
 # `make fuzz-smoke` (part of `make check`): every target for FUZZ_SMOKE_SECONDS; skipped with
 # a message when clang or its libFuzzer runtime (libclang-rt-14-dev) is missing.
 FUZZ_SECONDS       ?= 10
-FUZZ_SMOKE_SECONDS ?= 6
+FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_CC      ?= clang
 FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
