@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "modex/job.h"
 #include "modex/util.h"
 
 static char dir[64];
@@ -78,6 +79,30 @@ static void test_sigbus_names_file(void **state) {
     assert_int_equal(WEXITSTATUS(st), 2);
     assert_non_null(strstr(buf, p));
     assert_non_null(strstr(buf, "modex: "));
+    assert_non_null(strstr(buf, "shrank"));
+    free(p);
+}
+
+/* The same in a job on the worker thread (which blocks the other signals). */
+static int job_truncate_mapped(Job *j, void *arg) {
+    (void)j;
+    child_truncate_mapped(arg);
+    return 0;
+}
+static void child_truncate_in_job(const char *path) {
+    JobQueue *q = modex_jobs_new();
+    Job *j = modex_job_submit(q, "truncate", job_truncate_mapped, (void *)path, NULL);
+    modex_job_wait(j);
+    _exit(0); /* not reached: the worker exits 2 */
+}
+
+static void test_sigbus_in_job_names_file(void **state) {
+    (void)state;
+    char *p = make_file("big2.bin", 1 << 20), buf[2048];
+    int st = in_child(child_truncate_in_job, p, buf, sizeof buf);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 2);
+    assert_non_null(strstr(buf, p));
     assert_non_null(strstr(buf, "shrank"));
     free(p);
 }
@@ -194,6 +219,7 @@ static void test_memory_check(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sigbus_names_file),
+        cmocka_unit_test(test_sigbus_in_job_names_file),
         cmocka_unit_test(test_small_file_is_copied),
         cmocka_unit_test(test_sigterm_removes_temp),
         cmocka_unit_test(test_sigterm_chains_previous_handler),
