@@ -39,17 +39,19 @@ static int in_list(const char *const *list, const char *s) {
 
 // --- config.json helpers ----------------------------------------------------------------
 
-/* Every integer of a config is an int: larger values are clamped to the int range (they then
- * fail the shape checks) instead of wrapping or overflowing the conversion. */
+/* Every integer of a config is an int, and no size of a real model comes near 2^26: larger
+ * values are clamped to +-2^26 (they then fail the checks) instead of wrapping or overflowing
+ * the conversion, and a default such as 4 * hidden_size still fits in an int. */
+#define CFG_INT_MAX (1L << 26)
 long modex_cfg_int(void *root, const char *key, long def) {
     json_t *v = json_object_get(root, key);
     if (json_is_integer(v)) {
         json_int_t i = json_integer_value(v);
-        return i > INT_MAX ? INT_MAX : i < INT_MIN ? INT_MIN : (long)i;
+        return i > CFG_INT_MAX ? CFG_INT_MAX : i < -CFG_INT_MAX ? -CFG_INT_MAX : (long)i;
     }
     if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v))) {
         double d = json_real_value(v);
-        return d > INT_MAX ? INT_MAX : d < INT_MIN ? INT_MIN : (long)d;
+        return d > CFG_INT_MAX ? CFG_INT_MAX : d < -CFG_INT_MAX ? -CFG_INT_MAX : (long)d;
     }
     return def;
 }
@@ -178,6 +180,12 @@ static int check_config(Model *m, Error *err) {
     if (c->rope != ROPE_NONE && (c->rotary_dim <= 0 || c->rotary_dim > c->head_dim || c->rotary_dim % 2))
         return modex_error(err, f, "config: rotary dimension %d (even, at most head_dim %d)", c->rotary_dim, c->head_dim);
     if (c->norm_eps <= 0) c->norm_eps = 1e-5f;
+    /* the bindings multiply these (fused q|k|v rows, expert-major widths): keep them in an int */
+    int64_t lim = INT_MAX / 4;
+    if ((int64_t)c->n_head * c->head_dim > lim || (int64_t)c->n_kv_head * c->head_dim > lim ||
+        (int64_t)MODEX_MAX(c->n_experts, 1) * c->d_ff > lim || (int64_t)c->t5_buckets * c->n_head > lim)
+        return modex_error(err, f, "config: sizes too large (heads %d x head_dim %d, experts %d x d_ff %d)",
+                           c->n_head, c->head_dim, c->n_experts, c->d_ff);
     return 0;
 }
 
