@@ -376,7 +376,11 @@ static int load_model(Tokenizer *t, const json_t *m, const char *file, Error *er
             tok_set_piece(t, (int32_t)i, json_string_value(p), json_string_length(p));
             t->score[i] = json_number_value(s);
         }
-        t->unk_id = (int32_t)jint(m, "unk_id", -1);
+        long long unk = jint(m, "unk_id", -1); /* the id encode emits for unknown text */
+        if (unk < -1 || unk >= (long long)json_array_size(vocab))
+            return modex_error(err, file, "model.unk_id %lld (expected an index into model.vocab of %zu pieces, or null)",
+                               unk, json_array_size(vocab));
+        t->unk_id = (int32_t)unk;
         t->byte_fallback = jbool(m, "byte_fallback", 0);
         t->fuse_unk = 1;
         snprintf(t->kind, sizeof t->kind, "Unigram (tokenizer.json)");
