@@ -194,6 +194,11 @@ static int check_config(Model *m, Error *err) {
 static int conversion_fits(const Model *m, Error *err) {
     const TensorView *t = m->is_gguf ? m->gguf.t : m->st.t;
     int n = m->is_gguf ? m->gguf.n_tensors : m->st.n;
+    /* every layer and expert has tensors of its own: a config asking for more than the file
+     * holds is wrong, and would allocate the per-layer tables before the first lookup fails */
+    if (m->cfg.n_layer > n || m->cfg.n_experts > n)
+        return modex_error(err, m->weights_path, "config: %d layers, %d experts, but the weights hold %d tensors (a config matching the weights)",
+                           m->cfg.n_layer, m->cfg.n_experts, n);
     size_t need = 0;
     for (int i = 0; i < n; i++)
         if (t[i].dtype != DT_F32 || ((uintptr_t)t[i].data & 3)) need += (size_t)t[i].numel * sizeof(float);
