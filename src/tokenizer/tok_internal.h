@@ -114,7 +114,7 @@ struct Tokenizer {
     int model;
     char kind[96];
     char *path;
-    int n_vocab;
+    int n_vocab, cap_vocab;
     char **piece; uint32_t *piece_len;  /* raw vocabulary strings by id (NULL = hole) */
     char **form;  uint32_t *form_len;   /* what the model matches (byte-level: raw bytes) */
     double *score;
