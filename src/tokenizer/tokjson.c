@@ -321,8 +321,9 @@ static int load_model(Tokenizer *t, const json_t *m, const char *file, Error *er
     }
     if (!strcmp(ty, "BPE")) {
         t->model = TM_BPE;
-        if (jstr(m, "continuing_subword_prefix") || jstr(m, "end_of_word_suffix"))
-            return modex_error(err, file, "model: BPE with continuing_subword_prefix/end_of_word_suffix is not supported (expected null)");
+        const char *pre = jstr(m, "continuing_subword_prefix"), *suf = jstr(m, "end_of_word_suffix");
+        if (pre && *pre) t->bpe_prefix = modex_xstrdup(pre); /* ASCII in practice: the same bytes in both forms */
+        if (suf && *suf) t->bpe_suffix = modex_xstrdup(suf);
         t->byte_fallback = jbool(m, "byte_fallback", 0);
         t->fuse_unk = jbool(m, "fuse_unk", 0);
         t->ignore_merges = jbool(m, "ignore_merges", 0);
