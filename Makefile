@@ -45,8 +45,11 @@ endef
 ASAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 $(eval $(call variant,$(BUILD),$(OPT)))
 $(eval $(call variant,$(BUILD)/asan,-O1 $(ASAN)))
+$(eval $(call variant,$(BUILD)/tsan,-O1 -fsanitize=thread))
+# For valgrind, which cannot decode the AVX-512 of -march=native: plain x86-64, -O1.
+$(eval $(call variant,$(BUILD)/vg,-O1))
 
-.PHONY: all deps run check test test-asan bench install clean sample fuzz check-tsan
+.PHONY: all deps run check test test-asan bench install clean sample fuzz check-tsan memcheck fuzz-smoke
 .SECONDARY:
 
 all: $(BUILD)/all
@@ -75,9 +78,24 @@ test-asan: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/asan/all
 	MODEX_BUILD=$(BUILD)/asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run_all.sh
 
+# The job queue and the analysis job under ThreadSanitizer (setarch -R: TSan needs the
+# non-randomised layout; OpenBLAS's own threads are not instrumented: one BLAS thread).
+TSAN_TESTS := test_job test_tsan_analysis
+check-tsan: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) $(patsubst %,$(BUILD)/tsan/tests/%,$(TSAN_TESTS))
+	@for t in $(TSAN_TESTS); do echo "tsan: $$t"; \
+	  OPENBLAS_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	    setarch $$(uname -m) -R $(BUILD)/tsan/tests/$$t || exit 1; done
+
+# valgrind memcheck of the CLI paths on the fixtures (tests/hardening/memcheck.sh).
+memcheck: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/vg/modex
+	MODEX=$(BUILD)/vg/modex FIXTURES=$(FIXTURES_DIR) tests/hardening/memcheck.sh
+
 check: deps
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory fuzz-smoke
 
 bench: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/modex
@@ -87,5 +105,59 @@ install: $(BUILD)/modex
 	install -D -m 755 $(BUILD)/modex $(DESTDIR)$(PREFIX)/bin/modex
 	install -D -m 644 man/modex.1 $(DESTDIR)$(PREFIX)/share/man/man1/modex.1
 
+# The sample model: corpus, probe set, tokenizer, model and 10 checkpoints. Same seed, same
+# files (two threads gave the same bits as one with OpenBLAS here; --threads 1 guarantees it).
+# The corpus stays in $(BUILD); sample_models/ gets the rest.
+SAMPLE       := sample_models/gpt2-relu-4l
+SAMPLE_TRAIN := --seed 1 --threads 2 --layers 4 --d-model 128 --d-ff 512 --heads 4 --vocab 1024 \
+                --ctx 64 --batch 32 --steps 3000 --lr 2e-3 --ckpt-every 300
+sample: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/modex
+	@mkdir -p $(BUILD)/sample sample_models
+	./$(BUILD)/modex corpus --seed 1 --lines 200000 --out $(BUILD)/sample/corpus.txt \
+	  --probe-out sample_models/probe.csv --force
+	rm -rf $(SAMPLE)
+	./$(BUILD)/modex train --corpus $(BUILD)/sample/corpus.txt --out $(SAMPLE) $(SAMPLE_TRAIN)
+
 clean:
 	rm -rf $(BUILD)
+
+# --- fuzzing (clang + libFuzzer; not part of the default build) -------------------------
+# `make fuzz [FUZZ_SECONDS=10]`: builds every tests/fuzz/fuzz_*.c against the whole library
+# (compiled by clang with ASan+UBSan and coverage) and runs each for FUZZ_SECONDS through
+# tests/fuzz/run.sh (seed corpus: fixtures of its format + seeds.sh + tests/fuzz/seeds/NAME,
+# dictionary tests/fuzz/NAME.dict). A crash leaves crash-* (the input) in the cwd.
+# `make fuzz-smoke` (part of `make check`): every target for FUZZ_SMOKE_SECONDS; skipped with
+# a message when clang or its libFuzzer runtime (libclang-rt-14-dev) is missing.
+FUZZ_SECONDS       ?= 10
+FUZZ_SMOKE_SECONDS ?= 6
+FUZZ_CC      ?= clang
+FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS  := -std=gnu11 -g -O1 -Wall -Wextra -D_GNU_SOURCE -Iinclude -pthread $(FUZZ_SAN) \
+                $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FIXTURES_DIR ?= ../shared/fixtures
+
+$(BUILD)/fuzz/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	@echo "CC(fuzz) $<"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+$(BUILD)/fuzz/libmodex.a: $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(LIB_SRCS))
+	@rm -f $@
+	@ar rcs $@ $^
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_common.h tests/fuzz/fuzz_tok.h $(BUILD)/fuzz/libmodex.a
+	@echo "LD $@"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< -Wl,--whole-archive $(BUILD)/fuzz/libmodex.a \
+	  -Wl,--no-whole-archive -o $@ $(LIBS)
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for bin in $^; do FIXTURES=$(FIXTURES_DIR) tests/fuzz/run.sh $$bin $(FUZZ_SECONDS); done
+
+# libFuzzer's runtime is found by asking clang for it; no runtime: skip (not fail).
+fuzz-smoke:
+	@if ! command -v $(FUZZ_CC) >/dev/null || ! echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return d && n < 0; }' | \
+	    $(FUZZ_CC) -x c -fsanitize=fuzzer - -o /dev/null 2>/dev/null; then \
+	  echo "fuzz-smoke: SKIPPED ($(FUZZ_CC) with libFuzzer runtime missing: apt-get install clang libclang-rt-14-dev)"; \
+	else $(MAKE) --no-print-directory -j$(JOBS) $(FUZZ_BINS) && \
+	  for bin in $(FUZZ_BINS); do FIXTURES=$(FIXTURES_DIR) tests/fuzz/run.sh $$bin $(FUZZ_SMOKE_SECONDS) || exit 1; done; fi

@@ -121,7 +121,7 @@ static void test_models_gguf(void **s) {
 }
 static void test_hf_models(void **s) {
     (void)s;
-    const char *fams[] = {"gpt2", "llama", "qwen2"};
+    const char *fams[] = {"gpt2", "llama", "qwen2", "gpt_neox", "bert", "t5", "mixtral"};
     char d[64];
     for (size_t i = 0; i < sizeof fams / sizeof *fams; i++) {
         snprintf(d, sizeof d, "hf-models/%s", fams[i]);

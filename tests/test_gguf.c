@@ -68,6 +68,7 @@ static void tinfo(Buf *b, const char *name, uint32_t nd, const uint64_t *ne, uin
 
 static char *write_tmp(const Buf *b, const char *name) {
     char *p = modex_path_join(tmpdir, name);
+    unlink(p); /* rewriting a truncated file makes ext4 flush it: slow */
     FILE *f = fopen(p, "wb");
     assert_non_null(f);
     if (b->n) assert_int_equal(fwrite(b->d, 1, b->n, f), b->n);
@@ -464,6 +465,7 @@ static void test_byte_flips(void **state) {
         for (int v = 0; v < 2; v++) {
             uint8_t old = b.d[i];
             b.d[i] = v ? 0xff : 0x00;
+            unlink(p); /* rewriting a truncated file makes ext4 flush it: slow */
             FILE *f = fopen(p, "wb");
             fwrite(b.d, 1, b.n, f);
             fclose(f);
@@ -643,6 +645,200 @@ static void test_missing_file(void **state) {
     assert_non_null(strstr(err.msg, tmpdir));
 }
 
+// --- writer -----------------------------------------------------------------------------
+
+static void test_writer_round_trip(void **state) {
+    (void)state;
+    GgufWriter *w = modex_gguf_writer_new();
+    modex_gguf_w_str(w, "general.architecture", "llama");
+    modex_gguf_w_u32(w, "general.alignment", 64);
+    modex_gguf_w_i32(w, "i32", -7);
+    modex_gguf_w_u64(w, "u64", 1ull << 40);
+    modex_gguf_w_i64(w, "i64", -(1ll << 40));
+    modex_gguf_w_f32(w, "f32", 0.1f);
+    modex_gguf_w_f64(w, "f64", 0.1);
+    modex_gguf_w_bool(w, "bool", 1);
+    const char *toks[] = {"<s>", "", "h\xc3\xa9"};
+    modex_gguf_w_arr_str(w, "toks", toks, 3);
+    float sc[3] = {0.5f, -1, 2};
+    assert_int_equal(modex_gguf_w_arr_num(w, "scores", GGUF_FLOAT32, sc, 3), 0);
+    int16_t i16[2] = {-300, 300};
+    assert_int_equal(modex_gguf_w_arr_num(w, "i16s", GGUF_INT16, i16, 2), 0);
+    assert_int_equal(modex_gguf_w_arr_num(w, "bad", GGUF_STRING, sc, 3), -1);
+    /* Q8_0 data that quantizes exactly: max |x| = 63.5 gives d = 0.5, all x multiples of 0.5 */
+    float q[128], f[6] = {1, -2, 3.5f, 1e-3f, 65504, -0.0f};
+    for (int i = 0; i < 128; i++) q[i] = (float)((i * 37) % 255 - 127) * 0.5f;
+    q[5] = 63.5f; q[40] = -63.5f; q[70] = -63.5f; q[100] = 63.5f; /* one per block */
+    uint8_t q8[4 * 34], h16[12], b16[12];
+    assert_int_equal(modex_tensor_from_f32(DT_Q8_0, q, 128, q8), 0);
+    assert_int_equal(modex_tensor_from_f32(DT_Q8_0, q, 100, q8), -1);
+    assert_int_equal(modex_tensor_from_f32(DT_F16, f, 6, h16), 0);
+    assert_int_equal(modex_tensor_from_f32(DT_BF16, f, 6, b16), 0);
+    assert_int_equal(modex_dtype_nbytes(DT_Q8_0, 128), 136);
+    Error err = {{0}};
+    int64_t s_q[2] = {2, 64}, s_f[2] = {2, 3}, s_h[1] = {6}, s_b[3] = {3, 1, 2};
+    assert_int_equal(modex_gguf_w_tensor(w, "q", GGML_T_Q8_0, 2, s_q, q8, &err), 0);
+    assert_int_equal(modex_gguf_w_tensor(w, "f", GGML_T_F32, 2, s_f, f, &err), 0);
+    assert_int_equal(modex_gguf_w_tensor(w, "h", GGML_T_F16, 1, s_h, h16, &err), 0);
+    assert_int_equal(modex_gguf_w_tensor(w, "b", GGML_T_BF16, 3, s_b, b16, &err), 0);
+    assert_int_equal(modex_gguf_w_tensor(w, "f", GGML_T_F32, 2, s_f, f, &err), -1);
+    int64_t s_bad[1] = {48};
+    assert_int_equal(modex_gguf_w_tensor(w, "bad", GGML_T_Q8_0, 1, s_bad, q8, &err), -1);
+    assert_non_null(strstr(err.msg, "block size 32"));
+    assert_int_equal(modex_gguf_w_tensor(w, "bad", 31, 1, s_bad, q8, &err), -1);
+    char *p = modex_path_join(tmpdir, "w.gguf");
+    assert_int_equal(modex_gguf_w_write(w, p, 0, &err), 0);
+    assert_int_equal(modex_gguf_w_write(w, p, 0, &err), -1); /* exists */
+    assert_non_null(strstr(err.msg, "already exists"));
+    modex_gguf_writer_free(w);
+
+    Gguf g = open_ok(p);
+    assert_int_equal(g.version, 3);
+    assert_int_equal(g.alignment, 64);
+    assert_int_equal(g.n_kv, 11);
+    assert_int_equal(g.n_tensors, 4);
+    check_str(&g, "general.architecture", "llama");
+    assert_int_equal(modex_gguf_int(&g, "i32", 0), -7);
+    assert_int_equal(modex_gguf_int(&g, "u64", 0), 1ll << 40);
+    assert_int_equal(modex_gguf_int(&g, "i64", 0), -(1ll << 40));
+    assert_true(modex_gguf_float(&g, "f32", 0) == (double)0.1f);
+    assert_true(modex_gguf_float(&g, "f64", 0) == 0.1);
+    assert_int_equal(modex_gguf_int(&g, "bool", 0), 1);
+    GgufStr *st;
+    assert_int_equal(modex_gguf_arr_strs(&g, modex_gguf_kv(&g, "toks"), &st), 3);
+    assert_int_equal(st[1].len, 0);
+    assert_int_equal(st[2].len, 3);
+    assert_memory_equal(st[2].s, "h\xc3\xa9", 3);
+    free(st);
+    assert_true(modex_gguf_arr_num(modex_gguf_kv(&g, "scores"), 1) == -1.0);
+    assert_true(modex_gguf_arr_num(modex_gguf_kv(&g, "i16s"), 0) == -300.0);
+    float out[128];
+    const TensorView *t = modex_gguf_find(&g, "q");
+    assert_int_equal(t->dtype, DT_Q8_0);
+    assert_true(t->shape[0] == 2 && t->shape[1] == 64 && t->nbytes == 136);
+    assert_int_equal((t->data - (const void *)g.map.data) % 64, 0);
+    assert_int_equal(modex_tensor_to_f32(t, out), 0);
+    assert_memory_equal(out, q, sizeof q);
+    t = modex_gguf_find(&g, "f");
+    assert_memory_equal(t->data, f, sizeof f);
+    t = modex_gguf_find(&g, "h");
+    assert_int_equal(modex_tensor_to_f32(t, out), 0);
+    assert_true(out[0] == 1 && out[1] == -2 && out[2] == 3.5f && out[4] == 65504 && signbit(out[5]));
+    assert_true(fabsf(out[3] - 1e-3f) <= 1e-3f * 0x1p-11f);
+    t = modex_gguf_find(&g, "b");
+    assert_true(t->shape[0] == 3 && t->shape[1] == 1 && t->shape[2] == 2);
+    assert_int_equal(modex_tensor_to_f32(t, out), 0);
+    assert_true(out[0] == 1 && out[1] == -2 && out[2] == 3.5f && fabsf(out[3] - 1e-3f) <= 1e-3f * 0x1p-8f);
+    modex_gguf_close(&g);
+
+    /* refusals leave no file */
+    w = modex_gguf_writer_new();
+    modex_gguf_w_u32(w, "k", 1);
+    modex_gguf_w_str(w, "k", "again");
+    char *p2 = modex_path_join(tmpdir, "w2.gguf");
+    assert_int_equal(modex_gguf_w_write(w, p2, 0, &err), -1);
+    assert_non_null(strstr(err.msg, "metadata key 'k' given twice"));
+    assert_int_equal(modex_file_exists(p2), 0);
+    modex_gguf_writer_free(w);
+    unlink(p);
+    free(p);
+    free(p2);
+}
+
+/* The llama fixture converted to Q8_0 (matrices) and F16 (the rest), metadata copied: the
+ * reader must see the same metadata, and the values within the quantization error. */
+static void test_convert_fixture(void **state) {
+    (void)state;
+    Gguf src = open_ok(fx("models/llama/model.gguf"));
+    GgufWriter *w = modex_gguf_writer_new();
+    for (int i = 0; i < src.n_kv; i++) modex_gguf_w_copy_kv(w, &src.kv[i]);
+    void **bufs = calloc((size_t)src.n_tensors, sizeof *bufs);
+    float *x = malloc(300 * 64 * sizeof *x);
+    Error err;
+    for (int i = 0; i < src.n_tensors; i++) {
+        const TensorView *t = &src.t[i];
+        DType to = t->ndim == 2 ? DT_Q8_0 : DT_F16;
+        bufs[i] = malloc(modex_dtype_nbytes(to, t->numel));
+        assert_int_equal(modex_tensor_to_f32(t, x), 0);
+        assert_int_equal(modex_tensor_from_f32(to, x, t->numel, bufs[i]), 0);
+        assert_int_equal(modex_gguf_w_tensor(w, t->name, to == DT_Q8_0 ? GGML_T_Q8_0 : GGML_T_F16, t->ndim, t->shape, bufs[i], &err), 0);
+    }
+    char *p = modex_path_join(tmpdir, "llama-q8.gguf");
+    assert_int_equal(modex_gguf_w_write(w, p, 0, &err), 0);
+    modex_gguf_writer_free(w);
+    Gguf g = open_ok(p);
+    assert_int_equal(g.n_kv, src.n_kv);
+    assert_int_equal(g.n_tensors, src.n_tensors);
+    for (int i = 0; i < src.n_kv; i++) {
+        const GgufKV *a = &src.kv[i], *b = modex_gguf_kv(&g, a->key);
+        assert_non_null(b);
+        assert_int_equal(a->type, b->type);
+        assert_int_equal(a->arr_n, b->arr_n);
+        assert_true(modex_gguf_float(&src, a->key, -1) == modex_gguf_float(&g, a->key, -1));
+    }
+    GgufStr *s1, *s2;
+    assert_int_equal(modex_gguf_arr_strs(&g, modex_gguf_kv(&g, "tokenizer.ggml.tokens"), &s2), 300);
+    modex_gguf_arr_strs(&src, modex_gguf_kv(&src, "tokenizer.ggml.tokens"), &s1);
+    for (int i = 0; i < 300; i++) {
+        assert_int_equal(s1[i].len, s2[i].len);
+        assert_memory_equal(s1[i].s, s2[i].s, s1[i].len);
+    }
+    free(s1);
+    free(s2);
+    float *y = malloc(300 * 64 * sizeof *y);
+    for (int i = 0; i < src.n_tensors; i++) {
+        const TensorView *a = &src.t[i], *b = modex_gguf_find(&g, a->name);
+        assert_non_null(b);
+        assert_int_equal(b->dtype, a->ndim == 2 ? DT_Q8_0 : DT_F16);
+        assert_int_equal(a->ndim, b->ndim);
+        for (int d = 0; d < a->ndim; d++) assert_int_equal(a->shape[d], b->shape[d]);
+        modex_tensor_to_f32(a, x);
+        assert_int_equal(modex_tensor_to_f32(b, y), 0);
+        for (int64_t blk = 0; blk < a->numel; blk += 32) {
+            float amax = 0;
+            for (int j = 0; j < 32 && blk + j < a->numel; j++) amax = fmaxf(amax, fabsf(x[blk + j]));
+            for (int j = 0; j < 32 && blk + j < a->numel; j++) {
+                float e = fabsf(x[blk + j] - y[blk + j]);
+                if (b->dtype == DT_Q8_0) assert_true(e <= amax / 127 * 0.5f + amax * 0x1p-11f);
+                else assert_true(e <= fabsf(x[blk + j]) * 0x1p-11f);
+            }
+        }
+    }
+    modex_gguf_close(&g);
+    for (int i = 0; i < src.n_tensors; i++) free(bufs[i]);
+    free(bufs);
+    free(x);
+    free(y);
+    modex_gguf_close(&src);
+    unlink(p);
+    free(p);
+}
+
+/* Every half converts as modex_f16_to_f32 does it (bit for bit, NaNs included); every bf16 is
+ * the upper half of its float. */
+static void test_half_tables(void **state) {
+    (void)state;
+    uint16_t *h = malloc(65536 * 2);
+    float *out = malloc(65536 * sizeof *out);
+    for (uint32_t i = 0; i < 65536; i++) h[i] = (uint16_t)i;
+    TensorView t = {.dtype = DT_F16, .ndim = 1, .shape = {65536}, .numel = 65536, .data = h, .nbytes = 131072};
+    assert_int_equal(modex_tensor_to_f32(&t, out), 0);
+    for (uint32_t i = 0; i < 65536; i++) {
+        float r = modex_f16_to_f32((uint16_t)i);
+        assert_memory_equal(&out[i], &r, 4);
+    }
+    assert_true(out[0x3c00] == 1.0f && out[0x0400] == ldexpf(1, -14) && isnan(out[0x7e00]) && isinf(out[0xfc00]));
+    t.dtype = DT_BF16;
+    assert_int_equal(modex_tensor_to_f32(&t, out), 0);
+    for (uint32_t i = 0; i < 65536; i++) {
+        uint32_t b;
+        memcpy(&b, &out[i], 4);
+        assert_int_equal(b, i << 16);
+    }
+    free(h);
+    free(out);
+}
+
 // --- main -------------------------------------------------------------------------------
 
 int main(void) {
@@ -656,6 +852,8 @@ int main(void) {
         cmocka_unit_test(test_truncations),   cmocka_unit_test(test_byte_flips),
         cmocka_unit_test(test_bad_header),    cmocka_unit_test(test_bad_metadata),
         cmocka_unit_test(test_bad_tensors),   cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_writer_round_trip), cmocka_unit_test(test_convert_fixture),
+        cmocka_unit_test(test_half_tables),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rmdir(tmpdir);

@@ -35,6 +35,10 @@ typedef struct ForwardOpts {
     int stop_layer;             /* run layers < stop_layer (0 = all); no logits when it stops early */
     const unsigned char *expert_mask; /* MoE: [n_layer * n_experts], 1 = route around it */
     float *save_x; int save_layer;    /* if save_x: copy the input of layer save_layer [T x D] there */
+    /* Called with hooks->ctx on each layer's FFN input x [T x D] (after its norm) before the
+     * FFN runs (EMoE gating scores x . g_e need it). Here, not in ForwardHooks, so that
+     * positional ForwardHooks initialisers stay complete. */
+    void (*ffn_in)(void *ctx, int layer, const float *x, int T, int D, const Batch *b);
 } ForwardOpts;
 
 /* out: logits [T or n_rows, vocab] for causal LMs (when opts->logits), or last_hidden_state

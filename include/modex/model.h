@@ -4,6 +4,7 @@
 #ifndef MODEX_MODEL_H
 #define MODEX_MODEL_H
 #include <stdint.h>
+#include <stdio.h>
 #include "modex/error.h"
 #include "modex/gguf.h"
 #include "modex/safetensors.h"
@@ -45,6 +46,7 @@ typedef struct ModelConfig {
     int type_vocab;       /* BERT token types (type 0 is used) */
     int t5_buckets, t5_max_distance; /* T5 relative attention bias */
     int no_attn_scale;    /* T5: no 1/sqrt(d) */
+    int sliding_window;   /* Mistral/Mixtral: a query sees the last this many keys (0 = all) */
     int tie_embeddings;
     int n_experts, top_k; /* native MoE (Mixtral); d_ff is per expert */
     float init_range;     /* initializer_range, for the random-init baseline */
@@ -90,10 +92,17 @@ Model *modex_model_open(const char *path, Error *err);
  * biases 0 (the random-initialisation baseline). */
 Model *modex_model_random_like(const Model *m, unsigned long long seed, Error *err);
 void   modex_model_free(Model *m);
-/* Neuron keys of a layer (rows of W1, or of the gate projection): out [d_ff x D], malloc'd. */
+/* A model of the given configuration with N(0, init_range) weights, made in memory (benchmarks
+ * and tests). bias: every linear layer gets a bias. */
+Model *modex_model_synthetic(const ModelConfig *c, QkvLayout layout, int bias, unsigned long long seed);
+/* Neuron keys of a layer (rows of W1, or of the gate projection): out [d_ff x D], malloc'd.
+ * MoE layers: [n_experts*d_ff x D], expert-major (rows of each expert's gate). */
 float *modex_model_keys(const Model *m, int layer);
 /* One paragraph describing the model (for `modex info`). */
 void   modex_model_describe(const Model *m, char *buf, size_t n);
+/* `modex bench` rows: forward tokens/s and GFLOP/s per family at realistic shapes (random
+ * weights, 4 x 128 tokens) next to cblas_sgemm on the same shapes. 0 ok, -1 if a row failed. */
+int    modex_bench_archs(FILE *out);
 
 // --- for architecture files (src/model/*.c) ------------------------------------------------
 typedef struct ArchDef {
@@ -108,6 +117,11 @@ typedef struct ArchDef {
     int (*bind)(Model *m, Error *err);
 } ArchDef;
 void modex_register_arch(const ArchDef *a);
+/* A registered architecture by binding name (for families that extend another), or NULL. */
+const ArchDef *modex_arch_find(const char *name);
+/* Hugging Face activation name (hidden_act, activation_function ...) → Activation; -1 if unknown.
+ * "gelu" is the exact erf form; gelu_new / gelu_pytorch_tanh / gelu_fast the tanh form. */
+int  modex_act_parse(const char *name, Activation *a);
 #define MODEX_ARCH(VAR) \
     __attribute__((constructor)) static void modex_arch_reg_##VAR(void) { modex_register_arch(&VAR); }
 

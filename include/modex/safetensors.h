@@ -18,7 +18,10 @@ int  modex_st_open(SafeTensors *st, const char *path, Error *err);
 void modex_st_close(SafeTensors *st);
 const TensorView *modex_st_find(const SafeTensors *st, const char *name);
 
-/* Writer: tensors in the given order, F32 or BF16 or F16 data as given. */
+/* Writer (atomic: temp file + rename; refuses an existing path unless force): F32, BF16 or
+ * F16 data as given. F32 tensors come first in the data area, then the 2-byte ones, each
+ * group in the given order, so that every tensor is aligned to its element size.
+ * metadata_json: NULL or a JSON object of strings (the __metadata__ entry). */
 typedef struct StWriteTensor {
     const char *name;
     DType dtype;

@@ -26,5 +26,14 @@ typedef struct TensorView {
 
 /* Converts any floating dtype (F32/F16/BF16/Q8_0/F64) to n floats in out. -1 on unsupported. */
 int modex_tensor_to_f32(const TensorView *t, float *out);
+/* The reverse for F32/F16/BF16/Q8_0 (n a multiple of 32; ggml's reference quantizer):
+ * writes modex_dtype_nbytes(t, n) bytes. -1 on other dtypes. */
+int modex_tensor_from_f32(DType t, const float *in, int64_t n, void *out);
+/* Bytes of n elements of t (0 for DT_OTHER, or Q8_0 with n not a multiple of 32). */
+size_t modex_dtype_nbytes(DType t, int64_t n);
+
+#include <stdio.h>
+/* `modex bench` rows of the formats module (F16/BF16/Q8_0 → F32, GGUF open); 0 or -1. */
+int modex_bench_formats(FILE *out);
 
 #endif

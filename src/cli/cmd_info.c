@@ -3,6 +3,7 @@
 #include <string.h>
 #include "modex/cli.h"
 #include "modex/model.h"
+#include "modex/tokenizer.h"
 
 static int cmd_info(int argc, char **argv) {
     if (argc != 2 || modex_is_help(argv[1])) {
@@ -19,6 +20,14 @@ static int cmd_info(int argc, char **argv) {
     char buf[4096];
     modex_model_describe(m, buf, sizeof buf);
     fputs(buf, stdout);
+    Error terr = {0};
+    Tokenizer *t = modex_tok_load(argv[1], &terr);
+    if (t) {
+        printf("tokenizer      %s, %d tokens\n", modex_tok_kind(t), modex_tok_vocab_size(t));
+        modex_tok_free(t);
+    } else {
+        printf("tokenizer      none found (%s)\n", terr.msg);
+    }
     modex_model_free(m);
     return 0;
 }

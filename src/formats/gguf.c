@@ -191,12 +191,17 @@ static int parse_kvs(Gguf *g, Cur *c, uint64_t n_kv) {
         GgufStr key;
         uint32_t type;
         if (rd_str(c, &key, "metadata key")) goto out;
-        if (memchr(key.s, 0, (size_t)key.len))
-            { modex_error_at(c->err, c->path, (long long)at, "metadata key contains a NUL byte (printable text)"); goto out; }
+        if (memchr(key.s, 0, (size_t)key.len)) {
+            modex_error_at(c->err, c->path, (long long)at, "metadata key contains a NUL byte (printable text)");
+            goto out;
+        }
         size_t tat = c->pos;
         if (rd_u32(c, &type, "metadata value type")) goto out;
-        if (type > GGUF_FLOAT64)
-            { modex_error_at(c->err, c->path, (long long)tat, "metadata '%.*s': unknown value type %u (0..12)", (int)MODEX_MIN(key.len, 200), key.s, type); goto out; }
+        if (type > GGUF_FLOAT64) {
+            modex_error_at(c->err, c->path, (long long)tat, "metadata '%.*s': unknown value type %u (0..12)",
+                           (int)MODEX_MIN(key.len, 200), key.s, type);
+            goto out;
+        }
         GgufKV *kv = &g->kv[g->n_kv];
         kv->key = copy_name(&key);
         kv->type = (int)type;

@@ -10,7 +10,10 @@ static int dtype_from(const char *s, DType *t, int *size) {
     static const struct { const char *n; DType t; int s; } map[] = {
         {"F32", DT_F32, 4}, {"F16", DT_F16, 2}, {"BF16", DT_BF16, 2}, {"F64", DT_F64, 8},
         {"I64", DT_I64, 8}, {"I32", DT_I32, 4}, {"I16", DT_I16, 2}, {"I8", DT_I8, 1},
-        {"U8", DT_U8, 1}, {"BOOL", DT_BOOL, 1}};
+        {"U8", DT_U8, 1}, {"BOOL", DT_BOOL, 1},
+        /* readable but not convertible: kept as DT_OTHER so a model with such a buffer opens */
+        {"U16", DT_OTHER, 2}, {"U32", DT_OTHER, 4}, {"U64", DT_OTHER, 8},
+        {"F8_E4M3", DT_OTHER, 1}, {"F8_E5M2", DT_OTHER, 1}};
     for (size_t i = 0; i < sizeof map / sizeof *map; i++)
         if (strcmp(s, map[i].n) == 0) { *t = map[i].t; *size = map[i].s; return 0; }
     return -1;
@@ -18,6 +21,25 @@ static int dtype_from(const char *s, DType *t, int *size) {
 
 static int cmp_tv(const void *a, const void *b) {
     return strcmp(((const TensorView *)a)->name, ((const TensorView *)b)->name);
+}
+
+/* File offset of "key" in the header text (where an entry's error is reported); the header
+ * start if the key is written with escapes. */
+static long long key_pos(const MappedFile *m, uint64_t hlen, const char *key) {
+    size_t kl = strlen(key);
+    char *q = modex_xmalloc(kl + 3);
+    q[0] = '"';
+    memcpy(q + 1, key, kl);
+    q[kl + 1] = '"';
+    q[kl + 2] = 0;
+    const uint8_t *h = m->data + 8, *f = memmem(h, (size_t)hlen, q, kl + 2);
+    free(q);
+    return f ? 8 + (long long)(f - h) : 8;
+}
+
+static int cmp_range(const void *a, const void *b) {
+    const uint64_t *x = a, *y = b;
+    return x[0] < y[0] ? -1 : x[0] > y[0];
 }
 
 /* Parses one file's header, appending its tensors to st->t. */
@@ -30,7 +52,7 @@ static int parse_file(SafeTensors *st, MappedFile *m, Error *err) {
         return modex_error_at(err, path, 0, "header length %llu exceeds the file (at most %zu)", (unsigned long long)hlen, m->size - 8);
     if (hlen < 2) return modex_error_at(err, path, 8, "header too short (a JSON object)");
     json_error_t je;
-    json_t *root = json_loadb((const char *)m->data + 8, hlen, 0, &je);
+    json_t *root = json_loadb((const char *)m->data + 8, hlen, JSON_REJECT_DUPLICATES, &je);
     if (!root) return modex_error_at(err, path, 8 + je.position, "invalid JSON header: %s (a JSON object)", je.text);
     if (!json_is_object(root)) { json_decref(root); return modex_error_at(err, path, 8, "header is not a JSON object"); }
     uint64_t data_off = 8 + hlen, data_len = m->size - data_off;
@@ -48,16 +70,16 @@ static int parse_file(SafeTensors *st, MappedFile *m, Error *err) {
         }
         json_t *jd = json_object_get(v, "dtype"), *js = json_object_get(v, "shape"), *jo = json_object_get(v, "data_offsets");
         if (!json_is_object(v) || !json_is_string(jd) || !json_is_array(js) || !json_is_array(jo) || json_array_size(jo) != 2) {
-            rc = modex_error_at(err, path, 8, "tensor '%s': entry needs dtype, shape and data_offsets [begin, end]", key);
+            rc = modex_error_at(err, path, key_pos(m, hlen, key), "tensor '%s': entry needs dtype, shape and data_offsets [begin, end]", key);
             break;
         }
         TensorView t = {0};
         int esize;
         if (dtype_from(json_string_value(jd), &t.dtype, &esize)) {
-            rc = modex_error_at(err, path, 8, "tensor '%s': unknown dtype '%s' (F32, F16, BF16, F64 or an integer type)", key, json_string_value(jd));
+            rc = modex_error_at(err, path, key_pos(m, hlen, key), "tensor '%s': unknown dtype '%s' (F32, F16, BF16, F64, F8_E4M3, F8_E5M2 or an integer type)", key, json_string_value(jd));
             break;
         }
-        if (json_array_size(js) > 4) { rc = modex_error_at(err, path, 8, "tensor '%s': %zu dimensions (at most 4)", key, json_array_size(js)); break; }
+        if (json_array_size(js) > 4) { rc = modex_error_at(err, path, key_pos(m, hlen, key), "tensor '%s': %zu dimensions (at most 4)", key, json_array_size(js)); break; }
         t.ndim = (int)json_array_size(js);
         uint64_t numel = 1;
         int bad = 0;
@@ -68,10 +90,10 @@ static int parse_file(SafeTensors *st, MappedFile *m, Error *err) {
             if (t.shape[d] && numel > UINT64_MAX / 16 / (uint64_t)t.shape[d]) { bad = 1; break; }
             numel *= (uint64_t)t.shape[d];
         }
-        if (bad) { rc = modex_error_at(err, path, 8, "tensor '%s': bad shape (non-negative integers)", key); break; }
+        if (bad) { rc = modex_error_at(err, path, key_pos(m, hlen, key), "tensor '%s': bad shape (non-negative integers)", key); break; }
         json_t *b = json_array_get(jo, 0), *e = json_array_get(jo, 1);
         if (!json_is_integer(b) || !json_is_integer(e) || json_integer_value(b) < 0 || json_integer_value(e) < json_integer_value(b)) {
-            rc = modex_error_at(err, path, 8, "tensor '%s': bad data_offsets (0 <= begin <= end)", key); break;
+            rc = modex_error_at(err, path, key_pos(m, hlen, key), "tensor '%s': bad data_offsets (0 <= begin <= end)", key); break;
         }
         uint64_t ob = (uint64_t)json_integer_value(b), oe = (uint64_t)json_integer_value(e);
         if (oe > data_len) {
@@ -88,7 +110,7 @@ static int parse_file(SafeTensors *st, MappedFile *m, Error *err) {
             rc = modex_error_at(err, path, (long long)(data_off + ob), "tensor '%s': data not aligned to its %d-byte elements", key, esize);
             break;
         }
-        ranges[nr][0] = ob; ranges[nr][1] = oe; nr++;
+        if (oe > ob) { ranges[nr][0] = ob; ranges[nr][1] = oe; nr++; } /* empty ones overlap nothing */
         t.numel = (int64_t)numel;
         t.nbytes = oe - ob;
         t.data = m->data + data_off + ob;
@@ -97,14 +119,12 @@ static int parse_file(SafeTensors *st, MappedFile *m, Error *err) {
         st->t[st->n++] = t;
     }
     json_decref(root);
-    if (!rc) { /* overlapping data ranges */
-        for (size_t i = 0; i < nr && !rc; i++)
-            for (size_t j = i + 1; j < nr; j++)
-                if (ranges[i][0] < ranges[j][1] && ranges[j][0] < ranges[i][1] && ranges[i][1] > ranges[i][0] && ranges[j][1] > ranges[j][0]) {
-                    rc = modex_error_at(err, path, (long long)(data_off + ranges[j][0]), "tensors overlap in the data area ([%llu,%llu) and [%llu,%llu); disjoint ranges)",
-                                        (unsigned long long)ranges[i][0], (unsigned long long)ranges[i][1], (unsigned long long)ranges[j][0], (unsigned long long)ranges[j][1]);
-                    break;
-                }
+    if (!rc) { /* overlapping data ranges: sorted by begin, each must start after the last end */
+        qsort(ranges, nr, sizeof *ranges, cmp_range);
+        for (size_t j = 1; j < nr && !rc; j++)
+            if (ranges[j][0] < ranges[j - 1][1])
+                rc = modex_error_at(err, path, (long long)(data_off + ranges[j][0]), "tensors overlap in the data area ([%llu,%llu) and [%llu,%llu); disjoint ranges)",
+                                    (unsigned long long)ranges[j - 1][0], (unsigned long long)ranges[j - 1][1], (unsigned long long)ranges[j][0], (unsigned long long)ranges[j][1]);
     }
     free(ranges);
     return rc;
@@ -120,10 +140,11 @@ static int open_one(SafeTensors *st, const char *path, Error *err) {
 
 static int open_index(SafeTensors *st, const char *path, Error *err) {
     json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!root) return modex_error_line(err, path, je.line, je.column, "invalid JSON: %s", je.text);
     json_t *wm = json_object_get(root, "weight_map");
     if (!json_is_object(wm)) { json_decref(root); return modex_error(err, path, "no \"weight_map\" object (a sharded safetensors index)"); }
+    if (json_object_size(wm) == 0) { json_decref(root); return modex_error(err, path, "\"weight_map\" is empty (expected tensor names and their shard files)"); }
     /* the distinct shard names, in order of first appearance */
     const char *key; json_t *v;
     char **shards = NULL; int ns = 0, rc = 0;
@@ -144,7 +165,7 @@ static int open_index(SafeTensors *st, const char *path, Error *err) {
         free(p);
     }
     if (!rc) { /* every mapped name must exist in its shard */
-        qsort(st->t, (size_t)st->n, sizeof *st->t, cmp_tv);
+        if (st->n) qsort(st->t, (size_t)st->n, sizeof *st->t, cmp_tv); /* t is NULL when no shard has tensors */
         json_object_foreach(wm, key, v) {
             if (!modex_st_find(st, key)) { rc = modex_error(err, path, "tensor '%s' listed in weight_map is in no shard", key); break; }
         }
@@ -160,7 +181,7 @@ int modex_st_open(SafeTensors *st, const char *path, Error *err) {
     size_t n = strlen(path);
     int rc = n > 5 && strcmp(path + n - 5, ".json") == 0 ? open_index(st, path, err) : open_one(st, path, err);
     if (rc) { modex_st_close(st); return -1; }
-    qsort(st->t, (size_t)st->n, sizeof *st->t, cmp_tv);
+    if (st->n) qsort(st->t, (size_t)st->n, sizeof *st->t, cmp_tv);
     for (int i = 1; i < st->n; i++)
         if (strcmp(st->t[i].name, st->t[i - 1].name) == 0) {
             modex_error(err, path, "tensor '%s' appears twice (unique names)", st->t[i].name);
@@ -191,45 +212,74 @@ const TensorView *modex_st_find(const SafeTensors *st, const char *name) {
 
 // --- writer -----------------------------------------------------------------------------
 
+static int write_esize(DType t) { return t == DT_F32 ? 4 : t == DT_F16 || t == DT_BF16 ? 2 : 0; }
+
 int modex_st_write(const char *path, const StWriteTensor *t, int n, const char *metadata_json, int force, Error *err) {
-    json_t *root = json_object();
-    if (metadata_json) {
-        json_t *md = json_loads(metadata_json, 0, NULL);
-        if (md) json_object_set_new(root, "__metadata__", md);
-    }
-    uint64_t off = 0;
+    /* check everything before creating the file */
     for (int i = 0; i < n; i++) {
-        int esize = t[i].dtype == DT_F32 ? 4 : 2;
+        if (!t[i].name || !*t[i].name || strcmp(t[i].name, "__metadata__") == 0)
+            return modex_error(err, path, "tensor %d has no usable name (a non-empty name other than __metadata__)", i);
+        if (!write_esize(t[i].dtype))
+            return modex_error(err, path, "tensor '%s': cannot write dtype %s (F32, F16 or BF16)", t[i].name, modex_dtype_name(t[i].dtype));
+        if (t[i].ndim < 0 || t[i].ndim > 4)
+            return modex_error(err, path, "tensor '%s': %d dimensions (0 to 4)", t[i].name, t[i].ndim);
+        for (int d = 0; d < t[i].ndim; d++)
+            if (t[i].shape[d] < 0) return modex_error(err, path, "tensor '%s': negative dimension", t[i].name);
+        for (int j = 0; j < i; j++)
+            if (strcmp(t[i].name, t[j].name) == 0) return modex_error(err, path, "tensor '%s' given twice (unique names)", t[i].name);
+    }
+    json_t *md = NULL;
+    if (metadata_json) {
+        json_error_t je;
+        md = json_loads(metadata_json, JSON_REJECT_DUPLICATES, &je);
+        if (!json_is_object(md)) {
+            json_decref(md);
+            return modex_error(err, path, "metadata is not a JSON object: %s", md ? "another JSON value" : je.text);
+        }
+    }
+    /* 4-byte tensors first, then 2-byte ones: every tensor stays aligned to its element size
+     * while the data area has no holes */
+    int *order = modex_xmalloc(sizeof *order * (size_t)MODEX_MAX(n, 1)), k = 0;
+    for (int pass = 4; pass >= 2; pass -= 2)
+        for (int i = 0; i < n; i++)
+            if (write_esize(t[i].dtype) == pass) order[k++] = i;
+    json_t *root = json_object();
+    if (md) json_object_set_new(root, "__metadata__", md);
+    uint64_t off = 0;
+    for (int k2 = 0; k2 < n; k2++) {
+        const StWriteTensor *w = &t[order[k2]];
         uint64_t numel = 1;
         json_t *shape = json_array();
-        for (int d = 0; d < t[i].ndim; d++) { numel *= (uint64_t)t[i].shape[d]; json_array_append_new(shape, json_integer(t[i].shape[d])); }
+        for (int d = 0; d < w->ndim; d++) { numel *= (uint64_t)w->shape[d]; json_array_append_new(shape, json_integer(w->shape[d])); }
         json_t *e = json_object();
-        json_object_set_new(e, "dtype", json_string(modex_dtype_name(t[i].dtype)));
+        json_object_set_new(e, "dtype", json_string(modex_dtype_name(w->dtype)));
         json_object_set_new(e, "shape", shape);
         json_t *o = json_array();
         json_array_append_new(o, json_integer((json_int_t)off));
-        off += numel * (uint64_t)esize;
+        off += numel * (uint64_t)write_esize(w->dtype);
         json_array_append_new(o, json_integer((json_int_t)off));
         json_object_set_new(e, "data_offsets", o);
-        json_object_set_new(root, t[i].name, e);
+        json_object_set_new(root, w->name, e);
     }
     char *hdr = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(root);
     size_t hl = strlen(hdr), pad = (8 - hl % 8) % 8; /* keep data 8-byte aligned */
     OutFile of;
-    if (modex_out_open(&of, path, force, err)) { free(hdr); return -1; }
+    if (modex_out_open(&of, path, force, err)) { free(hdr); free(order); return -1; }
     uint64_t total = hl + pad;
     uint8_t lenb[8];
     for (int i = 0; i < 8; i++) lenb[i] = (uint8_t)(total >> (8 * i));
     int bad = fwrite(lenb, 1, 8, of.f) != 8 || fwrite(hdr, 1, hl, of.f) != hl;
     for (size_t i = 0; i < pad && !bad; i++) bad = fputc(' ', of.f) == EOF;
     free(hdr);
-    for (int i = 0; i < n && !bad; i++) {
+    for (int k2 = 0; k2 < n && !bad; k2++) {
+        const StWriteTensor *w = &t[order[k2]];
         uint64_t numel = 1;
-        for (int d = 0; d < t[i].ndim; d++) numel *= (uint64_t)t[i].shape[d];
-        size_t bytes = numel * (t[i].dtype == DT_F32 ? 4 : 2);
-        bad = bytes && fwrite(t[i].data, 1, bytes, of.f) != bytes;
+        for (int d = 0; d < w->ndim; d++) numel *= (uint64_t)w->shape[d];
+        size_t bytes = numel * (size_t)write_esize(w->dtype);
+        bad = bytes && fwrite(w->data, 1, bytes, of.f) != bytes;
     }
+    free(order);
     if (bad) { modex_out_abort(&of); return modex_error(err, path, "write failed (space on the device)"); }
     return modex_out_commit(&of, err);
 }

@@ -24,25 +24,36 @@ typedef struct AttnCtx {
     const float *rel_bias;  /* T5 [buckets, H] */
 } AttnCtx;
 
+/* Per (sequence, head): Kᵀ of the head is copied once into the thread's scratch so that the
+ * scores q·k_j run as vectorisable axpy loops over j, and the output as axpys over Dh. */
 static void attn_items(void *c, int64_t b, int64_t e, int th) {
     const AttnCtx *a = c;
     const ModelConfig *cf = &a->m->cfg;
     int H = cf->n_head, Hkv = cf->n_kv_head, Dh = cf->head_dim, grp = H / Hkv;
     float scale = cf->no_attn_scale ? 1.0f : 1.0f / sqrtf((float)Dh);
-    float *p = a->scratch + (size_t)th * a->max_len;
+    float *p = a->scratch + (size_t)th * a->max_len * (size_t)(Dh + 1), *kt = p + a->max_len;
     for (int64_t it = b; it < e; it++) {
         int s = (int)(it / H), h = (int)(it % H), kh = h / grp;
         int t0 = a->b->start[s], n = a->b->start[s + 1] - t0;
+        for (int j = 0; j < n; j++) {
+            const float *kj = a->k + (size_t)(t0 + j) * Hkv * Dh + (size_t)kh * Dh;
+            for (int x = 0; x < Dh; x++) kt[(size_t)x * n + j] = kj[x];
+        }
         for (int i = 0; i < n; i++) {
             const float *qi = a->q + (size_t)(t0 + i) * H * Dh + (size_t)h * Dh;
             int jn = cf->causal ? i + 1 : n;
+            for (int j = 0; j < jn; j++) p[j] = 0.0f;
+            for (int x = 0; x < Dh; x++) {
+                float qx = qi[x];
+                const float *kr = kt + (size_t)x * n;
+                for (int j = 0; j < jn; j++) p[j] += qx * kr[j];
+            }
             float mx = -INFINITY;
+            int j0 = cf->sliding_window > 0 && i - cf->sliding_window + 1 > 0 ? i - cf->sliding_window + 1 : 0;
             for (int j = 0; j < jn; j++) {
-                const float *kj = a->k + (size_t)(t0 + j) * Hkv * Dh + (size_t)kh * Dh;
-                float d = 0;
-                for (int x = 0; x < Dh; x++) d += qi[x] * kj[x];
-                d *= scale;
+                float d = p[j] * scale;
                 if (a->rel_bias) d += a->rel_bias[modex_t5_bucket(j - i, cf->t5_buckets, cf->t5_max_distance) * H + h];
+                if (j < j0) d = -INFINITY;
                 p[j] = d;
                 if (d > mx) mx = d;
             }
@@ -85,6 +96,7 @@ static void rope(float *x, int nh, const Model *m, const Batch *b) {
 typedef struct Work {
     int T, max_len;
     float *x, *xn, *q, *k, *v, *att, *qkv, *tmp, *h, *g, *scratch, *ffo;
+    void (*ffn_in)(void *ctx, int layer, const float *x, int T, int D, const Batch *b);
 } Work;
 
 static void attention(const Model *m, const LayerWeights *L, const float *xin, float *out, const Batch *b,
@@ -131,6 +143,7 @@ static void mul_range(void *c, int64_t b, int64_t e, int th) {
 static int ffn_dense(const Model *m, int layer, const float *xin, float *out, const Batch *b, const ForwardHooks *hk, Work *w) {
     const LayerWeights *L = &m->layers[layer];
     int T = w->T, F = m->cfg.d_ff;
+    if (w->ffn_in) w->ffn_in(hk ? hk->ctx : NULL, layer, xin, T, m->cfg.d_model, b);
     if (L->gate.w) {
         modex_linear_forward(w->g, xin, &L->gate, T);
         modex_activation(w->g, (int64_t)T * F, m->cfg.act);
@@ -153,6 +166,7 @@ static int ffn_moe(const Model *m, int layer, const float *xin, float *out, cons
     const LayerWeights *L = &m->layers[layer];
     const ModelConfig *c = &m->cfg;
     int T = w->T, F = c->d_ff, E = c->n_experts, K = c->top_k, D = c->d_model;
+    if (w->ffn_in) w->ffn_in(hk ? hk->ctx : NULL, layer, xin, T, D, b);
     float *logits = modex_xmalloc(sizeof(float) * (size_t)T * E);
     int *chosen = modex_xmalloc(sizeof(int) * (size_t)T * K);
     float *cw = modex_xmalloc(sizeof(float) * (size_t)T * K);
@@ -248,7 +262,7 @@ int modex_forward(const Model *m, const Batch *b, const ForwardOpts *opts, const
             if (b->ids[t] < 0 || b->ids[t] >= V)
                 return modex_error(err, "ids", "token %d: id %d outside the vocabulary (0..%d)", t, b->ids[t], V - 1);
     int stop = opts->stop_layer > 0 && opts->stop_layer < c->n_layer ? opts->stop_layer : c->n_layer;
-    Work w = {.T = T, .max_len = max_len};
+    Work w = {.T = T, .max_len = max_len, .ffn_in = opts->ffn_in};
     size_t TD = (size_t)T * D;
     int qkv_w = m->qkv_layout == QKV_SEPARATE ? 0 : m->layers[0].qkv.out;
     w.x = modex_xmalloc(sizeof(float) * TD);
@@ -262,7 +276,7 @@ int modex_forward(const Model *m, const Batch *b, const ForwardOpts *opts, const
     w.qkv = qkv_w ? modex_xmalloc(sizeof(float) * (size_t)T * qkv_w) : NULL;
     w.h = modex_xmalloc(sizeof(float) * (size_t)T * F);
     w.g = modex_xmalloc(sizeof(float) * (size_t)T * F);
-    w.scratch = modex_xmalloc(sizeof(float) * (size_t)max_len * (size_t)(modex_threads() + 1));
+    w.scratch = modex_xmalloc(sizeof(float) * (size_t)max_len * (size_t)(c->head_dim + 1) * (size_t)(modex_threads() + 1));
     int rc = 0;
     float *x = w.x;
     /* embeddings */

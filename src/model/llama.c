@@ -40,6 +40,11 @@ static int config_hf(Model *m, void *root, const char *path, Error *err) {
     c->causal = 1;
     c->tie_embeddings = modex_cfg_bool(root, "tie_word_embeddings", 0);
     c->rotary_dim = c->head_dim > 0 ? c->head_dim : (c->n_head > 0 ? c->d_model / c->n_head : 0);
+    /* sliding window: Mistral and Mixtral apply it to every layer; Qwen2 only to some layers */
+    if (qwen && modex_cfg_bool(root, "use_sliding_window", 0))
+        return modex_error(err, path, "use_sliding_window true is not supported (false)");
+    if (mistral || (mt && !strcmp(mt, "mixtral"))) c->sliding_window = (int)modex_cfg_int(root, "sliding_window", 0);
+    if (c->sliding_window < 0) return modex_error(err, path, "sliding_window %d is not supported (null or positive)", c->sliding_window);
     if (modex_cfg_bool(root, "mlp_bias", 0)) return modex_error(err, path, "mlp_bias true is not supported (false)");
     return 0;
 }
@@ -99,7 +104,7 @@ static int bind(Model *m, Error *err) {
             if (modex_model_linear(m, lins[i].lin, n1, lins[i].bias ? n2 : NULL, lins[i].in, lins[i].out, 0, err)) return -1;
             if (qwen && i < 3 && !lins[i].lin->b) return modex_error(err, m->weights_path, "tensor '%s' is missing (Qwen2 has q/k/v biases)", n2);
         }
-        if (c->n_experts > 0) { /* GGUF stacked experts: blk.N.ffn_{gate,up,down}_exps [E, out, in] */
+        if (c->n_experts > 0 && gg) { /* GGUF stacked experts (HF experts: mixtral.c): blk.N.ffn_{gate,up,down}_exps [E, out, in] */
             int E = c->n_experts;
             int64_t sr[2] = {E, D}, sg[3] = {E, F, D}, sd[3] = {E, D, F};
             NM(n1, "blk.%d.ffn_gate_inp.weight", l);

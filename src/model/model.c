@@ -2,6 +2,7 @@
 #include "modex/model.h"
 #include "modex/util.h"
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,22 @@ void modex_register_arch(const ArchDef *a) {
     if (n_archs < MAX_ARCHS) archs[n_archs++] = a;
 }
 
+const ArchDef *modex_arch_find(const char *name) {
+    for (int i = 0; i < n_archs; i++)
+        if (strcmp(archs[i]->name, name) == 0) return archs[i];
+    return NULL;
+}
+
+int modex_act_parse(const char *s, Activation *a) {
+    if (!s) return -1;
+    if (!strcmp(s, "gelu_new") || !strcmp(s, "gelu_pytorch_tanh") || !strcmp(s, "gelu_fast")) *a = ACT_GELU_TANH;
+    else if (!strcmp(s, "gelu")) *a = ACT_GELU_ERF;
+    else if (!strcmp(s, "relu")) *a = ACT_RELU;
+    else if (!strcmp(s, "silu") || !strcmp(s, "swish")) *a = ACT_SILU;
+    else return -1;
+    return 0;
+}
+
 static int in_list(const char *const *list, const char *s) {
     for (; list && *list; list++)
         if (strcmp(*list, s) == 0) return 1;
@@ -22,10 +39,18 @@ static int in_list(const char *const *list, const char *s) {
 
 // --- config.json helpers ----------------------------------------------------------------
 
+/* Every integer of a config is an int: larger values are clamped to the int range (they then
+ * fail the shape checks) instead of wrapping or overflowing the conversion. */
 long modex_cfg_int(void *root, const char *key, long def) {
     json_t *v = json_object_get(root, key);
-    if (json_is_integer(v)) return (long)json_integer_value(v);
-    if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v))) return (long)json_real_value(v);
+    if (json_is_integer(v)) {
+        json_int_t i = json_integer_value(v);
+        return i > INT_MAX ? INT_MAX : i < INT_MIN ? INT_MIN : (long)i;
+    }
+    if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v))) {
+        double d = json_real_value(v);
+        return d > INT_MAX ? INT_MAX : d < INT_MIN ? INT_MIN : (long)d;
+    }
     return def;
 }
 double modex_cfg_num(void *root, const char *key, double def) {
@@ -156,6 +181,17 @@ static int check_config(Model *m, Error *err) {
     return 0;
 }
 
+/* Weights that are not aligned F32 are converted to float32 copies at bind: refuse before
+ * allocating when that cannot fit (one clear line instead of an abort halfway). */
+static int conversion_fits(const Model *m, Error *err) {
+    const TensorView *t = m->is_gguf ? m->gguf.t : m->st.t;
+    int n = m->is_gguf ? m->gguf.n_tensors : m->st.n;
+    size_t need = 0;
+    for (int i = 0; i < n; i++)
+        if (t[i].dtype != DT_F32 || ((uintptr_t)t[i].data & 3)) need += (size_t)t[i].numel * sizeof(float);
+    return modex_mem_check(need, m->weights_path, "converting the weights to float32", "a smaller model, or F32 weights", err);
+}
+
 static int open_hf(Model *m, const char *dir, Error *err) {
     char *cfg_path = modex_path_join(dir, "config.json");
     json_error_t je;
@@ -188,10 +224,11 @@ static int open_hf(Model *m, const char *dir, Error *err) {
         if ((mt && in_list(archs[i]->model_types, mt)) || (!mt && cls && in_list(archs[i]->hf_classes, cls))) a = archs[i];
     if (!a) {
         char known[512] = "";
-        for (int i = 0; i < n_archs; i++) {
-            size_t k = strlen(known);
-            snprintf(known + k, sizeof known - k, "%s%s", i ? ", " : "", archs[i]->model_types[0]);
-        }
+        for (int i = 0; i < n_archs; i++)
+            for (const char *const *t = archs[i]->model_types; *t; t++) {
+                size_t k = strlen(known);
+                snprintf(known + k, sizeof known - k, "%s%s", k ? ", " : "", *t);
+            }
         modex_error(err, cfg_path, "model_type \"%s\" is not supported (one of: %s)", mt ? mt : (cls ? cls : "(none)"), known);
         goto out;
     }
@@ -202,7 +239,7 @@ static int open_hf(Model *m, const char *dir, Error *err) {
     if (a->config_hf(m, root, cfg_path, err)) goto out;
     if (check_config(m, err)) goto out;
     if (modex_st_open(&m->st, st_path, err)) goto out;
-    if (a->bind(m, err)) goto out;
+    if (conversion_fits(m, err) || a->bind(m, err)) goto out;
     rc = 0;
 out:
     json_decref(root);
@@ -219,7 +256,13 @@ static int open_gguf(Model *m, const char *path, Error *err) {
     for (int i = 0; i < n_archs && !a; i++)
         if (ga && archs[i]->gguf_arch && strcmp(archs[i]->gguf_arch, ga) == 0 && archs[i]->config_gguf) a = archs[i];
     if (!a) {
-        modex_error(err, path, "general.architecture \"%s\" is not supported in GGUF (gpt2, llama)", ga ? ga : "(missing)");
+        char known[256] = "";
+        for (int i = 0; i < n_archs; i++)
+            if (archs[i]->gguf_arch && archs[i]->config_gguf) {
+                size_t k = strlen(known);
+                snprintf(known + k, sizeof known - k, "%s%s", k ? ", " : "", archs[i]->gguf_arch);
+            }
+        modex_error(err, path, "general.architecture \"%s\" is not supported in GGUF (%s)", ga ? ga : "(missing)", known);
         free(ga);
         return -1;
     }
@@ -228,7 +271,7 @@ static int open_gguf(Model *m, const char *path, Error *err) {
     m->cfg.init_range = 0.02f;
     m->cfg.bos_id = (int)modex_gguf_int(&m->gguf, "tokenizer.ggml.bos_token_id", -1);
     m->cfg.eos_id = (int)modex_gguf_int(&m->gguf, "tokenizer.ggml.eos_token_id", -1);
-    if (a->config_gguf(m, err) || check_config(m, err) || a->bind(m, err)) return -1;
+    if (a->config_gguf(m, err) || check_config(m, err) || conversion_fits(m, err) || a->bind(m, err)) return -1;
     return 0;
 }
 
@@ -350,13 +393,18 @@ Model *modex_model_random_like(const Model *m, unsigned long long seed, Error *e
 
 float *modex_model_keys(const Model *m, int layer) {
     const LayerWeights *L = &m->layers[layer];
-    const Linear *w1 = L->gate.w ? &L->gate : &L->up;
-    int F = m->cfg.d_ff, D = m->cfg.d_model;
-    if (!w1->w) return NULL;
-    float *k = modex_xmalloc(sizeof(float) * (size_t)F * D);
-    for (int i = 0; i < F; i++)
-        for (int d = 0; d < D; d++)
-            k[(size_t)i * D + d] = w1->trans ? w1->w[(size_t)d * w1->ld + i] : w1->w[(size_t)i * w1->ld + d];
+    int F = m->cfg.d_ff, D = m->cfg.d_model, E = m->cfg.n_experts > 0 ? m->cfg.n_experts : 1;
+    float *k = NULL;
+    for (int e = 0; e < E; e++) { /* MoE: expert-major, neuron e*F + j is expert e's row j */
+        const Linear *w1 = m->cfg.n_experts > 0 ? (L->e_gate ? &L->e_gate[e] : L->e_up ? &L->e_up[e] : NULL)
+                                                : L->gate.w ? &L->gate : &L->up;
+        if (!w1 || !w1->w) { free(k); return NULL; }
+        if (!k) k = modex_xmalloc(sizeof(float) * (size_t)E * F * D);
+        float *ke = k + (size_t)e * F * D;
+        for (int i = 0; i < F; i++)
+            for (int d = 0; d < D; d++)
+                ke[(size_t)i * D + d] = w1->trans ? w1->w[(size_t)d * w1->ld + i] : w1->w[(size_t)i * w1->ld + d];
+    }
     return k;
 }
 
@@ -371,20 +419,70 @@ void modex_model_describe(const Model *m, char *buf, size_t n) {
     P("d_ff           %d%s\n", c->d_ff, c->n_experts ? " per expert" : "");
     P("heads          %d (key/value heads %d, head_dim %d)\n", c->n_head, c->n_kv_head, c->head_dim);
     P("vocab          %d\n", c->vocab);
-    P("context        %d\n", c->max_pos);
+    if (c->learned_pos || c->rope != ROPE_NONE) P("context        %d\n", c->max_pos);
+    else P("context        unbounded (relative positions)\n");
     P("ffn            %s%s\n", c->gated_ffn ? "gated " : "", acts[c->act]);
     P("norm           %s%s, eps %g\n", c->norm == NORM_RMS ? "RMS" : "LayerNorm", c->post_norm ? " (post-norm)" : " (pre-norm)", (double)c->norm_eps);
     if (c->rope != ROPE_NONE)
-        P("positions      rotary (%s pairs), theta %g, rotary dims %d of %d\n", c->rope == ROPE_HALF ? "rotate-half" : "interleaved", (double)c->rope_theta, c->rotary_dim, c->head_dim);
+        P("positions      rotary (%s pairs), theta %g, rotary dims %d of %d (fraction %g)\n", c->rope == ROPE_HALF ? "rotate-half" : "interleaved",
+          (double)c->rope_theta, c->rotary_dim, c->head_dim, (double)c->rotary_dim / c->head_dim);
     else if (c->t5_buckets)
-        P("positions      relative buckets %d, max distance %d\n", c->t5_buckets, c->t5_max_distance);
-    else if (c->learned_pos) P("positions      learned absolute\n");
-    if (c->parallel_residual) P("residual       parallel\n");
-    if (c->n_experts) P("experts        %d, top-%d router\n", c->n_experts, c->top_k);
+        P("positions      relative buckets %d (bidirectional, from layer 0, shared), max distance %d\n", c->t5_buckets, c->t5_max_distance);
+    else if (c->learned_pos) P("positions      learned absolute%s\n", m->type_emb ? " + token type 0" : "");
+    if (m->emb_norm.w) P("embeddings     LayerNorm after the sum\n");
+    if (c->no_attn_scale) P("attention      no 1/sqrt(head_dim) scaling\n");
+    if (c->sliding_window) P("attention      causal sliding window of %d tokens\n", c->sliding_window);
+    if (!c->post_norm) P("residual       %s\n", c->parallel_residual ? "parallel (x + attn(ln1 x) + ffn(ln2 x))" : "sequential");
+    if (c->n_experts)
+        P("experts        %d, top-%d router (softmax, renormalised); neurons expert-major e*%d+j, width %d\n", c->n_experts, c->top_k,
+          c->d_ff, c->n_experts * c->d_ff);
     P("kind           %s\n", c->causal ? "causal LM (logits)" : "encoder (last_hidden_state)");
     P("head           %s\n", !m->lm_head.w ? "none" : c->tie_embeddings ? "tied to embeddings" : "separate");
     P("parameters     %lld\n", (long long)m->n_params);
     P("dtype          %s\n", m->dtypes);
     P("file size      %.1f MiB (%s)\n", (double)m->file_bytes / 1048576.0, m->weights_path);
 #undef P
+}
+
+// --- synthetic models (benchmarks, tests) -------------------------------------------------
+
+Model *modex_model_synthetic(const ModelConfig *cfg, QkvLayout layout, int bias, unsigned long long seed) {
+    static const float dummy = 0;
+    const float *d = &dummy, *bd = bias ? &dummy : NULL;
+    Model t = {0};
+    t.cfg = *cfg;
+    ModelConfig *c = &t.cfg;
+    if (c->n_kv_head <= 0) c->n_kv_head = c->n_head;
+    if (c->head_dim <= 0) c->head_dim = c->d_model / c->n_head;
+    if (c->rope != ROPE_NONE && c->rotary_dim <= 0) c->rotary_dim = c->head_dim;
+    if (c->init_range <= 0) c->init_range = 0.02f;
+    int D = c->d_model, F = c->d_ff, H = c->n_head, Hk = c->n_kv_head, Dh = c->head_dim;
+    t.qkv_layout = layout;
+    t.path = (char *)"(synthetic)";
+    t.weights_path = (char *)"(synthetic)";
+    t.tok_emb = d;
+    t.pos_emb = c->learned_pos ? d : NULL;
+    t.type_emb = c->type_vocab > 0 ? d : NULL;
+    t.final_norm = (Norm){d, c->norm == NORM_LAYER ? d : NULL};
+    if (c->causal) t.lm_head = (Linear){.w = d, .in = D, .out = c->vocab, .ld = D};
+    LayerWeights *L = calloc((size_t)c->n_layer, sizeof *L);
+    for (int l = 0; l < c->n_layer; l++) {
+        L[l].attn_norm = L[l].ffn_norm = t.final_norm;
+        if (layout == QKV_SEPARATE) {
+            L[l].q = (Linear){d, bd, D, H * Dh, D, 0};
+            L[l].k = (Linear){d, bd, D, Hk * Dh, D, 0};
+            L[l].v = (Linear){d, bd, D, Hk * Dh, D, 0};
+        } else L[l].qkv = (Linear){d, bd, D, (H + 2 * Hk) * Dh, D, 0};
+        L[l].o = (Linear){d, bd, H * Dh, D, H * Dh, 0};
+        L[l].up = (Linear){d, bd, D, F, D, 0};
+        if (c->gated_ffn) L[l].gate = (Linear){d, bd, D, F, D, 0};
+        L[l].down = (Linear){d, bd, F, D, F, 0};
+        if (l == 0 && c->t5_buckets) L[l].rel_bias = d;
+    }
+    t.layers = L;
+    Model *m = modex_model_random_like(&t, seed, NULL);
+    if (c->tie_embeddings && m->lm_head.w) m->lm_head.w = m->tok_emb;
+    free(L);
+    m->n_params = 0;
+    return m;
 }

@@ -95,6 +95,11 @@ void spm_setup(Tokenizer *t) {
 Tokenizer *tok_load_spm(const char *path, Error *err) {
     MappedFile mf;
     if (modex_map_file(&mf, path, err)) return NULL;
+    if (mf.size == 0) { /* an empty file maps to NULL: no pointer arithmetic on it */
+        modex_unmap_file(&mf);
+        modex_error_at(err, path, 0, "empty file (expected a SentencePiece model)");
+        return NULL;
+    }
     Tokenizer *t = tok_new(0);
     Pb b = {mf.data, mf.data + mf.size, mf.data, path, err};
     uint32_t f;
@@ -104,7 +109,6 @@ Tokenizer *tok_load_spm(const char *path, Error *err) {
     int n = 0, model_type = 1;
     t->spm_dummy = t->spm_remove_ws = t->spm_escape = 1;
     t->unk_id = 0;
-    if (mf.size == 0) { modex_error_at(err, path, 0, "empty file (expected a SentencePiece model)"); goto fail; }
     while (b.p < b.end) {
         if (pb_field(&b, &f, &wt, &v, &sub)) goto fail;
         if (f == 1 && wt == 2) { /* SentencePiece */

@@ -114,7 +114,8 @@ struct Tokenizer {
     int model;
     char kind[96];
     char *path;
-    int n_vocab, cap_vocab;
+    int n_vocab;
+    int vocab_cap;     /* allocated entries of the arrays below (grown geometrically) */
     char **piece; uint32_t *piece_len;  /* raw vocabulary strings by id (NULL = hole) */
     char **form;  uint32_t *form_len;   /* what the model matches (byte-level: raw bytes) */
     double *score;

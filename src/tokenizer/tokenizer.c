@@ -9,7 +9,8 @@
 // --- construction --------------------------------------------------------------------------
 Tokenizer *tok_new(int n_vocab) {
     Tokenizer *t = modex_xcalloc(1, sizeof *t);
-    t->n_vocab = t->cap_vocab = n_vocab;
+    t->n_vocab = n_vocab;
+    t->vocab_cap = n_vocab + 1;
     t->piece = modex_xcalloc((size_t)n_vocab + 1, sizeof *t->piece);
     t->piece_len = modex_xcalloc((size_t)n_vocab + 1, sizeof *t->piece_len);
     t->form = modex_xcalloc((size_t)n_vocab + 1, sizeof *t->form);
@@ -25,19 +26,21 @@ Tokenizer *tok_new(int n_vocab) {
 
 static void grow_vocab(Tokenizer *t, int n) {
     if (n <= t->n_vocab) return;
-    if (n > t->cap_vocab) { /* geometric: vocab.json lists ids in any order */
-        size_t o = (size_t)t->cap_vocab + 1, m = (size_t)MODEX_MAX(n, 2 * t->cap_vocab) + 1;
-        t->piece = modex_xrealloc(t->piece, m * sizeof *t->piece);
-        t->piece_len = modex_xrealloc(t->piece_len, m * sizeof *t->piece_len);
-        t->form = modex_xrealloc(t->form, m * sizeof *t->form);
-        t->form_len = modex_xrealloc(t->form_len, m * sizeof *t->form_len);
-        t->score = modex_xrealloc(t->score, m * sizeof *t->score);
-        t->type = modex_xrealloc(t->type, m);
-        for (size_t i = o; i < m; i++) {
-            t->piece[i] = t->form[i] = NULL; t->piece_len[i] = t->form_len[i] = 0;
-            t->score[i] = 0; t->type[i] = 0;
-        }
-        t->cap_vocab = (int)m - 1;
+    size_t o = (size_t)t->n_vocab + 1, m = (size_t)n + 1;
+    if (n + 1 > t->vocab_cap) { /* geometric growth: loading a vocabulary id by id stays linear */
+        int cap = t->vocab_cap ? t->vocab_cap : 256;
+        while (cap < n + 1) cap *= 2;
+        t->piece = modex_xrealloc(t->piece, (size_t)cap * sizeof *t->piece);
+        t->piece_len = modex_xrealloc(t->piece_len, (size_t)cap * sizeof *t->piece_len);
+        t->form = modex_xrealloc(t->form, (size_t)cap * sizeof *t->form);
+        t->form_len = modex_xrealloc(t->form_len, (size_t)cap * sizeof *t->form_len);
+        t->score = modex_xrealloc(t->score, (size_t)cap * sizeof *t->score);
+        t->type = modex_xrealloc(t->type, (size_t)cap);
+        t->vocab_cap = cap;
+    }
+    for (size_t i = o; i < m; i++) {
+        t->piece[i] = t->form[i] = NULL; t->piece_len[i] = t->form_len[i] = 0;
+        t->score[i] = 0; t->type[i] = 0;
     }
     t->n_vocab = n;
 }
