@@ -60,9 +60,11 @@ static int initial_symbols(const Tokenizer *t, const char *s, int32_t n, Sym *sy
             size_t sl = t->bpe_suffix && i + l == n ? strlen(t->bpe_suffix) : 0;
             id = -1;
             if (pl + (size_t)l + sl <= sizeof key) {
-                memcpy(key, t->bpe_prefix, pl); kn = pl;
+                if (pl) memcpy(key, t->bpe_prefix, pl);
+                kn = pl;
                 memcpy(key + kn, s + i, (size_t)l); kn += (size_t)l;
-                memcpy(key + kn, t->bpe_suffix, sl); kn += sl;
+                if (sl) memcpy(key + kn, t->bpe_suffix, sl);
+                kn += sl;
                 id = strmap_get(&t->vocab, key, kn);
             }
         } else {
