@@ -554,6 +554,10 @@ static void test_unknown_model_type(void **st) {
     const char *bad = "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []},\n \"normalizer\": {\"type\": \"Nope\"}}";
     write_file(tmp("tokenizer.json"), bad, strlen(bad));
     expect_load_error(tmp("tokenizer.json"), "normalizer type 'Nope' is not supported", NULL);
+    const char *oob = "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0, \"[UNK]\": 1}, \"unk_token\": \"[UNK]\"},"
+                      " \"post_processor\": {\"type\": \"BertProcessing\", \"cls\": [\"[CLS]\", 7], \"sep\": [\"[SEP]\", 1]}}";
+    write_file(tmp("tokenizer.json"), oob, strlen(oob));
+    expect_load_error(tmp("tokenizer.json"), "post_processor: special token id 7 is outside the vocabulary", "(expected 0..1)");
     const char *broken = "{\"model\": {\"type\": \"BPE\",\n \"vocab\": {\"a\": 0,}}}";
     write_file(tmp("tokenizer.json"), broken, strlen(broken));
     expect_load_error(tmp("tokenizer.json"), "tokenizer.json:2:", "(expected JSON)");

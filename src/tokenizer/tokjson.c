@@ -378,6 +378,7 @@ static int load_model(Tokenizer *t, const json_t *m, const char *file, Error *er
             t->score[i] = json_number_value(s);
         }
         t->unk_id = (int32_t)jint(m, "unk_id", -1);
+        if (t->unk_id < 0) t->unk_id = -1;
         t->byte_fallback = jbool(m, "byte_fallback", 0);
         t->fuse_unk = 1;
         snprintf(t->kind, sizeof t->kind, "Unigram (tokenizer.json)");
@@ -414,7 +415,12 @@ Tokenizer *tok_load_json(const char *path, Error *err) {
             modex_error(err, path, "added_tokens[%zu] (expected id and content)", i);
             goto fail;
         }
-        int32_t id = (int32_t)jint(v, "id", -1);
+        long long lid = jint(v, "id", -1);
+        if (lid < 0 || lid > 50000000) {
+            modex_error(err, path, "added_tokens[%zu]: id %lld (expected a non-negative token id)", i, lid);
+            goto fail;
+        }
+        int32_t id = (int32_t)lid;
         tok_add_added(t, c, strlen(c), id, jbool(v, "special", 0));
         AddedTok *a = &t->added[t->n_added - 1];
         if (a->id == id) {
@@ -423,6 +429,17 @@ Tokenizer *tok_load_json(const char *path, Error *err) {
         }
     }
     tok_finish(t);
+    for (int k = 0; k < t->n_post_pre + t->n_post_suf; k++) {
+        int32_t id = k < t->n_post_pre ? t->post_pre[k] : t->post_suf[k - t->n_post_pre];
+        if (id < 0 || id >= t->n_vocab) {
+            modex_error(err, path, "post_processor: special token id %d is outside the vocabulary (expected 0..%d)", id, t->n_vocab - 1);
+            goto fail;
+        }
+    }
+    if (t->unk_id >= t->n_vocab) {
+        modex_error(err, path, "model.unk_id %d is outside the vocabulary (expected 0..%d)", t->unk_id, t->n_vocab - 1);
+        goto fail;
+    }
     json_decref(root);
     return t;
 fail:
