@@ -92,10 +92,11 @@ memcheck: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/vg/modex
 	MODEX=$(BUILD)/vg/modex FIXTURES=$(FIXTURES_DIR) tests/hardening/memcheck.sh
 
+# The sanitizer run comes last so that its "tests: N passed, N failed" closes the output.
 check: deps
 	@$(MAKE) --no-print-directory test
-	@$(MAKE) --no-print-directory test-asan
 	@$(MAKE) --no-print-directory fuzz-smoke
+	@$(MAKE) --no-print-directory test-asan
 
 bench: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/modex
