@@ -1,6 +1,7 @@
 /* bench.c — the tokenizer's bench row: byte-level BPE (the GPT-2 vocabulary from the fixtures)
  * encoding a few MB of generated English-like text on one thread. One word in eight is
  * a random letter string (rare words, names), so that the word cache does not hide the merge loop. */
+#include "modex/bench.h"
 #include <stdlib.h>
 #include <string.h>
 #include "modex/tokenizer.h"
@@ -101,3 +102,4 @@ int modex_bench_tokenizer(FILE *out) {
     free(dir);
     return rc;
 }
+MODEX_BENCH(tokenizer, modex_bench_tokenizer)
