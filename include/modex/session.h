@@ -101,6 +101,7 @@ typedef struct Session {
     int vgen[VIEW_COUNT];       /* bumped when a view's sort or filter changes */
     int gen;                    /* bumped when any table's content may change */
     int pgen;                   /* bumped by perturbation results (only its table changes) */
+    int agen;                   /* bumped by analysis snapshots (a layer finished) */
     int page_rows;              /* rows the UI shows per page (set by the UI) */
     char msg[1024];             /* status message */
     int msg_err;

@@ -107,7 +107,7 @@ int modex_session_poll(Session *s) {
             modex_snapshot_release(s->asnap);
             s->asnap = n;
             s->as = modex_snapshot_data(n);
-            s->gen++;
+            s->agen++; /* a layer finished: layers are immutable once done */
             changed = 1;
         } else modex_snapshot_release(n);
     }

@@ -289,7 +289,10 @@ static void patch_masks(Session *s, ViewId v, ViewTable *b) {
 const ViewTable *modex_session_table(Session *s, ViewId v) {
     /* content (cell texts) is rebuilt when the data changes; sort and filter only reorder it */
     ViewTable *b = &s->base[v], *t = &s->tab[v];
-    long long key = v == VIEW_PERTURB ? ((long long)s->gen * 1000003LL + s->pgen) * 1000003LL + s->mask_gen : s->gen;
+    long long key = s->gen;
+    if (v == VIEW_PERTURB) key = ((long long)s->gen * 1000003LL + s->pgen) * 1000003LL + s->mask_gen;
+    else if (v == VIEW_LAYERS) key = (long long)s->gen * 1000003LL + s->agen;
+    else if (v == VIEW_EXPERTS || v == VIEW_NEURONS) key = (long long)s->gen * 2 + (modex_session_layer(s, s->layer) != NULL);
     int fresh = 0;
     if (s->base_key[v] != key || !b->cols) {
         modex_table_free(t);
