@@ -225,6 +225,20 @@ static void test_unigram(void **st) {
     assert_string_equal(modex_tok_kind(t), "Unigram (tokenizer.json)");
     check_fixture(t, fx("tokenizers/unigram/encodings.jsonl"), 1);
     check_roundtrip(t, fx("tokenizers/unigram/encodings.jsonl"), starts_with_space);
+    /* NFKC: decomposed, half-width and conjoining-jamo spellings encode as the composed ones */
+    const char *pairs[][2] = {{"caf\x65\xcc\x81 x", "caf\xc3\xa9 x"}, {"\xef\xbd\xb6\xef\xbe\x9e", "\xe3\x82\xac"},
+                              {"\xe1\x84\x80\xe1\x85\xa1", "\xea\xb0\x80"}, {"\xef\xac\x81ne", "fine"}};
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        TokEncoding a, b;
+        Error err;
+        assert_int_equal(modex_tok_encode(t, pairs[i][0], strlen(pairs[i][0]), 1, &a, &err), 0);
+        assert_int_equal(modex_tok_encode(t, pairs[i][1], strlen(pairs[i][1]), 1, &b, &err), 0);
+        assert_int_equal(a.n, b.n);
+        assert_memory_equal(a.ids, b.ids, sizeof(int32_t) * (size_t)a.n);
+        assert_int_equal(a.end[a.n - 1], (int32_t)strlen(pairs[i][0])); /* offsets stay in the original */
+        modex_tok_encoding_free(&a);
+        modex_tok_encoding_free(&b);
+    }
     modex_tok_free(t);
 }
 
@@ -266,6 +280,196 @@ static void test_llama_gguf(void **st) {
     free(s);
     modex_tok_encoding_free(&e);
     modex_tok_free(t);
+}
+
+// --- a SentencePiece-style BPE tokenizer.json (as Llama / Mistral ship it) --------------------
+/* vocab: <unk> <s> </s>, the 256 byte pieces, then ▁ a b ▁a ab ▁ab; merges ▁+a, a+b, ▁a+b */
+static void write_spm_json(const char *path, int byte_fallback, int metaspace) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "{\"added_tokens\": [{\"id\": 0, \"content\": \"<unk>\", \"special\": true},"
+               "{\"id\": 1, \"content\": \"<s>\", \"special\": true}, {\"id\": 2, \"content\": \"</s>\", \"special\": true}],\n");
+    if (metaspace)
+        fprintf(f, "\"normalizer\": null, \"pre_tokenizer\": {\"type\": \"Metaspace\", \"replacement\": \"\\u2581\", "
+                   "\"prepend_scheme\": \"first\", \"split\": false},\n");
+    else
+        fprintf(f, "\"normalizer\": {\"type\": \"Sequence\", \"normalizers\": [{\"type\": \"Prepend\", \"prepend\": \"\\u2581\"},"
+                   "{\"type\": \"Replace\", \"pattern\": {\"String\": \" \"}, \"content\": \"\\u2581\"}]}, \"pre_tokenizer\": null,\n");
+    fprintf(f, "\"post_processor\": {\"type\": \"TemplateProcessing\", \"single\": [{\"SpecialToken\": {\"id\": \"<s>\", \"type_id\": 0}},"
+               "{\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}], \"pair\": [], \"special_tokens\": {\"<s>\": {\"id\": \"<s>\", \"ids\": [1], \"tokens\": [\"<s>\"]}}},\n"
+               "\"decoder\": {\"type\": \"Sequence\", \"decoders\": [{\"type\": \"Replace\", \"pattern\": {\"String\": \"\\u2581\"}, \"content\": \" \"},"
+               "{\"type\": \"ByteFallback\"}, {\"type\": \"Fuse\"}, {\"type\": \"Strip\", \"content\": \" \", \"start\": 1, \"stop\": 0}]},\n"
+               "\"model\": {\"type\": \"BPE\", \"unk_token\": \"<unk>\", \"fuse_unk\": true, \"byte_fallback\": %s, \"vocab\": {"
+               "\"<unk>\": 0, \"<s>\": 1, \"</s>\": 2", byte_fallback ? "true" : "false");
+    for (int b = 0; b < 256; b++) fprintf(f, ", \"<0x%02X>\": %d", b, 3 + b);
+    fprintf(f, ", \"\\u2581\": 259, \"a\": 260, \"b\": 261, \"\\u2581a\": 262, \"ab\": 263, \"\\u2581ab\": 264},\n"
+               "\"merges\": [\"\\u2581 a\", \"a b\", \"\\u2581a b\"]}}\n");
+    fclose(f);
+}
+
+static void expect_ids(const Tokenizer *t, const char *text, int special, const int32_t *want, int n) {
+    TokEncoding e;
+    Error err;
+    assert_int_equal(modex_tok_encode(t, text, strlen(text), special, &e, &err), 0);
+    if (e.n != n || memcmp(e.ids, want, sizeof(int32_t) * (size_t)n)) {
+        printf("  '%s': got", text);
+        for (int i = 0; i < e.n; i++) printf(" %d", e.ids[i]);
+        printf("\n");
+    }
+    assert_int_equal(e.n, n);
+    assert_memory_equal(e.ids, want, sizeof(int32_t) * (size_t)n);
+    char *s = modex_tok_decode(t, e.ids, e.n, 1);
+    if (t && strcmp(s, text) && want[n - 1] != 0) assert_string_equal(s, text);
+    free(s);
+    modex_tok_encoding_free(&e);
+}
+
+static void test_spm_style_json(void **st) {
+    (void)st;
+    for (int meta = 0; meta < 2; meta++) {
+        write_spm_json(tmp("spm.json"), 1, meta);
+        Tokenizer *t = load_ok(tmp("spm.json"));
+        assert_string_equal(modex_tok_kind(t), "SentencePiece-style BPE (tokenizer.json)");
+        /* ▁ a b ▁ a b: ▁+a (rank 0) twice, then ▁a+b (a+b no longer applies) */
+        expect_ids(t, "ab ab", 1, (const int32_t[]){1, 264, 264}, 3);
+        expect_ids(t, "ab ab", 0, (const int32_t[]){264, 264}, 2);
+        /* unknown characters fall back to their UTF-8 bytes */
+        expect_ids(t, "abc", 0, (const int32_t[]){264, 3 + 'c'}, 2);
+        expect_ids(t, "\xc3\xa9", 0, (const int32_t[]){259, 3 + 0xc3, 3 + 0xa9}, 3);
+        modex_tok_free(t);
+    }
+    /* without byte fallback, a run of unknown characters is one fused <unk> */
+    write_spm_json(tmp("spm.json"), 0, 0);
+    Tokenizer *t = load_ok(tmp("spm.json"));
+    expect_ids(t, "a\xc3\xa9\xc3\xa9", 0, (const int32_t[]){262, 0}, 2);
+    modex_tok_free(t);
+    unlink(tmp("spm.json"));
+}
+
+/* BPE with an end-of-word suffix (as CLIP's), Whitespace pre-tokenizer, BPEDecoder */
+static void test_bpe_suffix(void **st) {
+    (void)st;
+    const char *j = "{\"pre_tokenizer\": {\"type\": \"Whitespace\"}, \"decoder\": {\"type\": \"BPEDecoder\", \"suffix\": \"</w>\"},\n"
+                    "\"model\": {\"type\": \"BPE\", \"end_of_word_suffix\": \"</w>\", \"vocab\": {\"a\": 0, \"b\": 1, \"a</w>\": 2,"
+                    " \"b</w>\": 3, \"ab</w>\": 4, \"ab\": 5}, \"merges\": [\"a b</w>\"]}}";
+    write_file(tmp("sfx.json"), j, strlen(j));
+    Tokenizer *t = load_ok(tmp("sfx.json"));
+    expect_ids(t, "ab ba", 1, (const int32_t[]){4, 1, 2}, 3);
+    modex_tok_free(t);
+    unlink(tmp("sfx.json"));
+}
+
+// --- random text: byte-level BPE and SentencePiece with byte fallback are lossless ----------
+/* (except for U+2581 itself, which SentencePiece decodes as a space, as sentencepiece does) */
+static void test_random_roundtrip(void **st) {
+    (void)st;
+    Tokenizer *tk[3] = {load_ok(fx("tokenizers/gpt2-bpe")), load_ok(fx("tokenizers/llama-spm/tokenizer.model")),
+                        load_ok(fx("tokenizers/bytebpe/tokenizer.json"))};
+    uint64_t s = 12345;
+    static const int32_t pool[] = {' ', ' ', 'a', 'e', 'Z', '\'', '.', '\n', '\t', '7', 0xe9, 0x301, 0x416,
+                                   0x6771, 0x1f600, 0xfffd, 0x0120, 0x7f, 0xa0, 0x3000, 0x10ffff};
+    for (int r = 0; r < 300; r++) {
+        char buf[256];
+        size_t n = 0;
+        int len = 1 + (int)(s % 40);
+        for (int i = 0; i < len; i++) {
+            s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+            int32_t c = pool[s % (sizeof pool / sizeof pool[0])];
+            char u[4];
+            int l = c < 0x80 ? (u[0] = (char)c, 1)
+                  : c < 0x800 ? (u[0] = (char)(0xc0 | c >> 6), u[1] = (char)(0x80 | (c & 63)), 2)
+                  : c < 0x10000 ? (u[0] = (char)(0xe0 | c >> 12), u[1] = (char)(0x80 | ((c >> 6) & 63)), u[2] = (char)(0x80 | (c & 63)), 3)
+                  : (u[0] = (char)(0xf0 | c >> 18), u[1] = (char)(0x80 | ((c >> 12) & 63)), u[2] = (char)(0x80 | ((c >> 6) & 63)), u[3] = (char)(0x80 | (c & 63)), 4);
+            memcpy(buf + n, u, (size_t)l);
+            n += (size_t)l;
+        }
+        buf[n] = 0;
+        for (int k = 0; k < 3; k++) {
+            TokEncoding e;
+            Error err;
+            assert_int_equal(modex_tok_encode(tk[k], buf, n, 0, &e, &err), 0);
+            char *d = modex_tok_decode(tk[k], e.ids, e.n, 1);
+            if (strcmp(d, buf)) printf("  tokenizer %d: '%s' -> '%s'\n", k, buf, d);
+            assert_string_equal(d, buf);
+            free(d);
+            modex_tok_encoding_free(&e);
+        }
+    }
+    for (int k = 0; k < 3; k++) modex_tok_free(tk[k]);
+}
+
+static void expect_load_error(const char *path, const char *want1, const char *want2);
+
+// --- a byte-level BPE vocabulary in GGUF metadata (tokenizer.ggml.model = "gpt2") ---------------
+typedef struct GBuf { uint8_t *d; size_t n, cap; } GBuf;
+static void gput(GBuf *b, const void *p, size_t n) {
+    if (b->n + n > b->cap) { b->cap = (b->n + n) * 2 + 64; b->d = realloc(b->d, b->cap); }
+    memcpy(b->d + b->n, p, n);
+    b->n += n;
+}
+static void gle(GBuf *b, uint64_t v, int n) { for (int i = 0; i < n; i++) { uint8_t x = (uint8_t)(v >> (8 * i)); gput(b, &x, 1); } }
+static void gstr(GBuf *b, const char *s) { gle(b, strlen(s), 8); gput(b, s, strlen(s)); }
+static void gkv_str(GBuf *b, const char *k, const char *v) { gstr(b, k); gle(b, 8, 4); gstr(b, v); }
+static void gkv_strs(GBuf *b, const char *k, const char **v, int n) {
+    gstr(b, k); gle(b, 9, 4); gle(b, 8, 4); gle(b, (uint64_t)n, 8);
+    for (int i = 0; i < n; i++) gstr(b, v[i]);
+}
+
+static void write_gguf_vocab(const char *path, const char *model) {
+    /* all 256 byte-level characters, then "ab", "Ġa", "Ġab", then the end-of-text token */
+    const char *tok[260];
+    static char names[256][8];
+    for (int b = 0; b < 256; b++) {
+        int cp = b;
+        if (!((b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff))) {
+            int k = 0;
+            for (int i = 0; i < b; i++) k += !((i >= 0x21 && i <= 0x7e) || (i >= 0xa1 && i <= 0xac) || (i >= 0xae && i <= 0xff));
+            cp = 256 + k;
+        }
+        if (cp < 0x80) { names[b][0] = (char)cp; names[b][1] = 0; }
+        else { names[b][0] = (char)(0xc0 | cp >> 6); names[b][1] = (char)(0x80 | (cp & 63)); names[b][2] = 0; }
+        tok[b] = names[b];
+    }
+    tok[256] = "ab"; tok[257] = "\xc4\xa0" "a"; tok[258] = "\xc4\xa0" "ab"; tok[259] = "<|endoftext|>";
+    const char *merges[] = {"a b", "\xc4\xa0 a", "\xc4\xa0" "a b"};
+    GBuf b = {0};
+    gput(&b, "GGUF", 4); gle(&b, 3, 4); gle(&b, 0, 8); gle(&b, 5, 8);
+    gkv_str(&b, "tokenizer.ggml.model", model);
+    gkv_strs(&b, "tokenizer.ggml.tokens", tok, 260);
+    gkv_strs(&b, "tokenizer.ggml.merges", merges, 3);
+    gstr(&b, "tokenizer.ggml.token_type"); gle(&b, 9, 4); gle(&b, 5, 4); gle(&b, 260, 8);
+    for (int i = 0; i < 260; i++) gle(&b, i == 259 ? 3 : 1, 4);
+    gstr(&b, "tokenizer.ggml.eos_token_id"); gle(&b, 4, 4); gle(&b, 259, 4);
+    write_file(path, b.d, b.n);
+    free(b.d);
+}
+
+static void test_gguf_bpe(void **st) {
+    (void)st;
+    write_gguf_vocab(tmp("v.gguf"), "gpt2");
+    Tokenizer *t = load_ok(tmp("v.gguf"));
+    assert_string_equal(modex_tok_kind(t), "byte-level BPE (GGUF)");
+    assert_int_equal(modex_tok_special(t, "eos"), 259);
+    assert_int_equal(modex_tok_special_added(t, NULL, NULL, NULL, NULL), 0); /* gpt2: no BOS by default */
+    /* " ab" is Ġ a b: a+b has rank 0, so it becomes Ġ ab, and (Ġ, ab) is no merge; the
+       control token in the text is matched whole */
+    const char *text = "ab ab<|endoftext|>";
+    TokEncoding e;
+    Error err;
+    assert_int_equal(modex_tok_encode(t, text, strlen(text), 1, &e, &err), 0);
+    assert_int_equal(e.n, 4);
+    assert_int_equal(e.ids[0], 256);
+    assert_string_equal(modex_tok_piece(t, e.ids[1]), "\xc4\xa0"); /* the space byte */
+    assert_int_equal(e.ids[2], 256);
+    assert_int_equal(e.ids[3], 259);
+    char *s = modex_tok_decode(t, e.ids, e.n, 0);
+    assert_string_equal(s, text);
+    free(s);
+    modex_tok_encoding_free(&e);
+    modex_tok_free(t);
+    write_gguf_vocab(tmp("v.gguf"), "bert");
+    expect_load_error(tmp("v.gguf"), "tokenizer.ggml.model 'bert': unknown tokenizer model type", "(expected llama or gpt2)");
+    unlink(tmp("v.gguf"));
 }
 
 // --- threads share one tokenizer (and its word cache) ----------------------------------------
@@ -350,6 +554,10 @@ static void test_unknown_model_type(void **st) {
     const char *bad = "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []},\n \"normalizer\": {\"type\": \"Nope\"}}";
     write_file(tmp("tokenizer.json"), bad, strlen(bad));
     expect_load_error(tmp("tokenizer.json"), "normalizer type 'Nope' is not supported", NULL);
+    const char *oob = "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0, \"[UNK]\": 1}, \"unk_token\": \"[UNK]\"},"
+                      " \"post_processor\": {\"type\": \"BertProcessing\", \"cls\": [\"[CLS]\", 7], \"sep\": [\"[SEP]\", 1]}}";
+    write_file(tmp("tokenizer.json"), oob, strlen(oob));
+    expect_load_error(tmp("tokenizer.json"), "post_processor: special token id 7 is outside the vocabulary", "(expected 0..1)");
     const char *broken = "{\"model\": {\"type\": \"BPE\",\n \"vocab\": {\"a\": 0,}}}";
     write_file(tmp("tokenizer.json"), broken, strlen(broken));
     expect_load_error(tmp("tokenizer.json"), "tokenizer.json:2:", "(expected JSON)");
@@ -421,6 +629,8 @@ int main(void) {
         cmocka_unit_test(test_probe_e2e_tokenizer),
         cmocka_unit_test(test_wordpiece),     cmocka_unit_test(test_unigram),
         cmocka_unit_test(test_llama_spm),     cmocka_unit_test(test_llama_gguf),
+        cmocka_unit_test(test_spm_style_json), cmocka_unit_test(test_random_roundtrip),
+        cmocka_unit_test(test_gguf_bpe),      cmocka_unit_test(test_bpe_suffix),
         cmocka_unit_test(test_threads),       cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_unknown_model_type), cmocka_unit_test(test_malformed_merges),
         cmocka_unit_test(test_truncated_spm),

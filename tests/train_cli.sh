@@ -17,7 +17,7 @@ cmp -s "$T/a.txt" "$T/b.txt" && cmp -s "$T/a.csv" "$T/b.csv" || fail "same seed 
 cmp -s "$T/a.txt" "$T/c.txt" && fail "another seed gave the same corpus"
 [ "$(wc -l < "$T/a.txt")" = 3000 ] || fail "line count"
 [ "$(head -1 "$T/a.csv")" = "text,function,subfunction,label,span,answer" ] || fail "probe header"
-for s in sentiment capital_of sense_bank animal_vs_tool arithmetic; do
+for s in sentiment capital_of sense_bank animal_vs_tool sum_parity in_europe is_mammal is_metal; do
   grep -q "\"$s\"" "$T/a.csv" || fail "probe lacks $s"
 done
 
@@ -46,6 +46,10 @@ for f in config.json model.safetensors tokenizer.json train_log.csv checkpoints/
   [ -s "$T/m/$f" ] || fail "missing $f"
 done
 grep -q '"activation_function": "relu"' "$T/m/config.json" || fail "config"
+# --init continues from a saved folder with its tokenizer and shape
+"$MODEX" train --corpus "$T/c.txt" --out "$T/m2" --init "$T/m" --steps 2 --threads 1 --quiet || fail "--init"
+cmp -s "$T/m/tokenizer.json" "$T/m2/tokenizer.json" || fail "--init changed the tokenizer"
+cmp -s "$T/m/config.json" "$T/m2/config.json" || fail "--init changed the shape"
 "$MODEX" train --corpus "$T/a.txt" --out "$T/m" $small --steps 4 2>/dev/null && fail "overwrote without --force"
 "$MODEX" train --corpus "$T/a.txt" --out "$T/i" $small --steps 100000000 --ckpt-every 100000000 2>"$T/ilog" &
 pid=$!

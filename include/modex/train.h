@@ -67,6 +67,8 @@ int    modex_gpt2_load(const char *dir, Gpt2Dims *d, float **params, Error *err)
 // --- GPT-2 trainer --------------------------------------------------------------------
 typedef struct TrainOptions {
     const char *corpus, *out_dir;
+    const char *init_dir; /* NULL, or a saved folder to continue from (its tokenizer and shape;
+                             the optimiser starts afresh) */
     int layers, d_model, d_ff, n_head, vocab, ctx;
     int steps, batch, warmup, ckpt_every, threads;
     double lr, min_lr_frac, weight_decay, grad_clip;

@@ -45,6 +45,25 @@ int modex_parse_ranges(const char *s, int n, unsigned char *mask);
 /* Parses comma/space separated integers; returns count or -1. */
 int modex_parse_ints(const char *s, int64_t **out);
 
+/* --- reliability (reliability.c) ------------------------------------------------------ */
+/* SIGINT/SIGTERM/SIGHUP remove the temp files of unfinished OutFiles, then end the process
+ * by the signal (status 128+n); SIGBUS inside a mapped file prints one line naming the file
+ * and exits 2. Called by main(); handlers set later (a job's ^C) take precedence. */
+void   modex_signals_install(void);
+/* Files up to this size are read into memory at open instead of mapped (a copy cannot be
+ * truncated under us); env MODEX_MAP_COPY_MAX (bytes) overrides the default of 64 MiB. */
+size_t modex_map_copy_max(void);
+/* Bytes the process may still allocate: MemAvailable capped by RLIMIT_AS less current size. */
+size_t modex_mem_available(void);
+/* 0 if need fits, else -1 and "FILE: WHAT needs X MiB but only Y MiB ... (HINT)". */
+int    modex_mem_check(size_t need, const char *file, const char *what, const char *hint, Error *err);
+/* Names the handlers remove: temp files (util.c) and folders made for an output (removed
+ * only if empty). The string must stay valid until unregistered. */
+void   modex_tmp_register(char *path);
+void   modex_tmp_unregister(const char *path);
+void   modex_map_register(const uint8_t *data, size_t size, const char *path);
+void   modex_map_unregister(const uint8_t *data);
+
 #define MODEX_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MODEX_MAX(a, b) ((a) > (b) ? (a) : (b))
 void *modex_xmalloc(size_t n);          /* aborts with a message on failure */

@@ -348,6 +348,9 @@ int modex_analysis_run(Analysis *a, const Model *m, const Tokenizer *t, const Pr
             return modex_error(err, p->path, "text %d has %d tokens (the model takes at most %d)", i + 1, a->n_ids[i], m->cfg.max_pos);
     }
     if (CANCELLED()) return 1;
+    /* refuse, before allocating, a store that cannot fit (the explorer and the CLI alike) */
+    if (modex_mem_check(modex_analysis_store_bytes(m, p, o), p->path, "the activation store",
+                        "fewer layers with --layers, or fewer probe rows", err)) return -1;
     STAGE("extract");
     float **store = modex_xcalloc((size_t)L, sizeof(float *));
     double **coact = a->opts.split == SPLIT_COACT ? modex_xcalloc((size_t)L, sizeof(double *)) : NULL;

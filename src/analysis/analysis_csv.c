@@ -4,6 +4,8 @@
 #include "modex/csvout.h"
 #include "modex/util.h"
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -138,12 +140,19 @@ int modex_analysis_write(const Analysis *a, const char *dir, int force, Error *e
         if (c.bad) { rc = modex_error(err, of[i].path, "write failed (space on the device)"); i++; break; }
     }
     if (rc) { for (int k = 0; k < i; k++) modex_out_abort(&of[k]); return -1; }
+    /* ^C / kill wait until the renames are done: all six files or none, even then */
+    sigset_t hold, old;
+    sigemptyset(&hold);
+    sigaddset(&hold, SIGINT); sigaddset(&hold, SIGTERM); sigaddset(&hold, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &hold, &old);
     for (i = 0; i < N_FILES; i++)
         if (modex_out_commit(&of[i], err)) {
             for (int k = i + 1; k < N_FILES; k++) modex_out_abort(&of[k]);
             /* remove the ones already renamed: all or none */
             for (int k = 0; k < i; k++) { char *p = modex_path_join(dir, names[k]); if (!force) remove(p); free(p); }
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
             return -1;
         }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return 0;
 }

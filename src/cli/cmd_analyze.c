@@ -1,8 +1,10 @@
 /* cmd_analyze.c — `modex analyze MODEL PROBE.csv -o DIR`: the analysis job headless. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "modex/analysis.h"
 #include "modex/cli.h"
 #include "modex/job.h"
@@ -80,8 +82,22 @@ static int cmd_analyze(int argc, char **argv) {
         }
         o.layers = mask;
     }
-    /* refuse existing outputs before any work */
-    if (!modex_path_is_dir(out) && mkdir(out, 0755) != 0) { fprintf(stderr, "modex: %s: cannot create the output folder (a writable path)\n", out); goto out; }
+    /* refuse a bad or occupied output folder before any work; a missing one is created only
+     * when there is something to write (an interrupted run leaves nothing behind) */
+    int out_exists = modex_file_exists(out);
+    if (out_exists && !modex_path_is_dir(out)) {
+        fprintf(stderr, "modex: %s: not a folder (the output folder of analyze: a new or existing folder)\n", out);
+        goto out;
+    }
+    if (!out_exists) {
+        char *parent = modex_xstrdup(out), *slash = strrchr(parent, '/');
+        while (slash && slash > parent && slash[1] == 0) { *slash = 0; slash = strrchr(parent, '/'); } /* "dir/" */
+        if (slash) slash[slash == parent ? 1 : 0] = 0; else strcpy(parent, ".");
+        int ok = modex_path_is_dir(parent) && access(parent, W_OK) == 0;
+        if (!ok) fprintf(stderr, "modex: %s: cannot create the output folder: %s is not a writable folder\n", out, parent);
+        free(parent);
+        if (!ok) goto out;
+    }
     if (!force) {
         const char *names[] = {"predictivity.csv", "neurons.csv", "experts.csv", "functional_experts.csv", "heatmap.csv", "summary.csv"};
         for (int i = 0; i < 6; i++) {
@@ -108,8 +124,20 @@ static int cmd_analyze(int argc, char **argv) {
     Snapshot *s = modex_job_latest(j);
     const AnalysisSnap *as = s ? modex_snapshot_data(s) : NULL;
     if (!as || !as->finished) { fprintf(stderr, "modex: analysis produced no result\n"); modex_snapshot_release(s); goto out; }
-    if (modex_analysis_write(as->a, out, force, &err)) modex_error_print(&err);
-    else {
+    if (!out_exists && mkdir(out, 0755) != 0 && !modex_path_is_dir(out)) {
+        fprintf(stderr, "modex: %s: cannot create the output folder: %s\n", out, strerror(errno));
+        modex_snapshot_release(s);
+        goto out;
+    }
+    char *made = out_exists ? NULL : modex_xstrdup(out); /* a signal now removes it if still empty */
+    if (made) modex_tmp_register(made);
+    int wrc = modex_analysis_write(as->a, out, force, &err);
+    if (wrc) {
+        modex_error_print(&err);
+        if (made) rmdir(out); /* made for this run: leave nothing */
+    }
+    if (made) { modex_tmp_unregister(made); free(made); }
+    if (!wrc) {
         rc = 0;
         fprintf(stderr, "modex: wrote 6 files to %s (%d tokens, %.1f s)\n", out, as->a->n_tokens, as->a->seconds);
     }

@@ -49,7 +49,7 @@ static int run_jsonl(const Tokenizer *t, int special) {
         lineno++;
         if (n == 0 || (n == 1 && line[0] == '\n')) continue;
         json_error_t je;
-        json_t *o = json_loadb(line, (size_t)n, JSON_DISABLE_EOF_CHECK * 0, &je);
+        json_t *o = json_loadb(line, (size_t)n, 0, &je);
         const json_t *tx = json_object_get(o, "text");
         if (!o || !json_is_string(tx)) {
             Error err;

@@ -19,6 +19,7 @@ static void usage(FILE *f) {
         "  --ctx N (%d)  --steps N (%d)  --batch N (%d)  --lr X (%g)  --min-lr-frac X (%g)\n"
         "  --warmup N (steps/20)  --weight-decay X (%g)  --grad-clip X (%g)  --seed S (%llu)\n"
         "  --ckpt-every K (steps/10)  --threads T (all cores; 1 gives bit-identical reruns)\n"
+        "  --init DIR (continue from a saved model: its tokenizer and shape, a fresh optimiser)\n"
         "  --force (overwrite DIR's model)  --quiet\n",
         d.layers, d.d_model, d.d_ff, d.n_head, d.vocab, d.ctx, d.steps, d.batch, d.lr, d.min_lr_frac,
         d.weight_decay, d.grad_clip, (unsigned long long)d.seed);
@@ -57,6 +58,7 @@ static int cmd_train(int argc, char **argv) {
         int found = 0;
         if (!strcmp(a, "--corpus") && v) { o.corpus = v; i++; continue; }
         if (!strcmp(a, "--out") && v) { o.out_dir = v; i++; continue; }
+        if (!strcmp(a, "--init") && v) { o.init_dir = v; i++; continue; }
         for (size_t k = 0; k < sizeof opts / sizeof *opts && !found; k++) {
             if (strcmp(a, opts[k].name)) continue;
             found = 1;

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "modex/cli.h"
+#include "modex/util.h"
 
 static void usage(FILE *f) {
     fprintf(f, "usage: modex [MODEL [PROBE.csv]]      open the explorer\n"
@@ -15,6 +16,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    modex_signals_install(); /* no temp file outlives ^C / kill; SIGBUS names the file */
     if (argc >= 2 && modex_is_help(argv[1])) { usage(stdout); return 0; }
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) { printf("modex %s\n", MODEX_VERSION); return 0; }
     if (argc >= 2) {

@@ -144,6 +144,7 @@ static int open_index(SafeTensors *st, const char *path, Error *err) {
     if (!root) return modex_error_line(err, path, je.line, je.column, "invalid JSON: %s", je.text);
     json_t *wm = json_object_get(root, "weight_map");
     if (!json_is_object(wm)) { json_decref(root); return modex_error(err, path, "no \"weight_map\" object (a sharded safetensors index)"); }
+    if (json_object_size(wm) == 0) { json_decref(root); return modex_error(err, path, "\"weight_map\" is empty (expected tensor names and their shard files)"); }
     /* the distinct shard names, in order of first appearance */
     const char *key; json_t *v;
     char **shards = NULL; int ns = 0, rc = 0;
@@ -164,7 +165,7 @@ static int open_index(SafeTensors *st, const char *path, Error *err) {
         free(p);
     }
     if (!rc) { /* every mapped name must exist in its shard */
-        qsort(st->t, (size_t)st->n, sizeof *st->t, cmp_tv);
+        if (st->n) qsort(st->t, (size_t)st->n, sizeof *st->t, cmp_tv); /* t is NULL when no shard has tensors */
         json_object_foreach(wm, key, v) {
             if (!modex_st_find(st, key)) { rc = modex_error(err, path, "tensor '%s' listed in weight_map is in no shard", key); break; }
         }
@@ -180,7 +181,7 @@ int modex_st_open(SafeTensors *st, const char *path, Error *err) {
     size_t n = strlen(path);
     int rc = n > 5 && strcmp(path + n - 5, ".json") == 0 ? open_index(st, path, err) : open_one(st, path, err);
     if (rc) { modex_st_close(st); return -1; }
-    qsort(st->t, (size_t)st->n, sizeof *st->t, cmp_tv);
+    if (st->n) qsort(st->t, (size_t)st->n, sizeof *st->t, cmp_tv);
     for (int i = 1; i < st->n; i++)
         if (strcmp(st->t[i].name, st->t[i - 1].name) == 0) {
             modex_error(err, path, "tensor '%s' appears twice (unique names)", st->t[i].name);

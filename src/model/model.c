@@ -2,6 +2,7 @@
 #include "modex/model.h"
 #include "modex/util.h"
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,10 +39,18 @@ static int in_list(const char *const *list, const char *s) {
 
 // --- config.json helpers ----------------------------------------------------------------
 
+/* Every integer of a config is an int: larger values are clamped to the int range (they then
+ * fail the shape checks) instead of wrapping or overflowing the conversion. */
 long modex_cfg_int(void *root, const char *key, long def) {
     json_t *v = json_object_get(root, key);
-    if (json_is_integer(v)) return (long)json_integer_value(v);
-    if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v))) return (long)json_real_value(v);
+    if (json_is_integer(v)) {
+        json_int_t i = json_integer_value(v);
+        return i > INT_MAX ? INT_MAX : i < INT_MIN ? INT_MIN : (long)i;
+    }
+    if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v))) {
+        double d = json_real_value(v);
+        return d > INT_MAX ? INT_MAX : d < INT_MIN ? INT_MIN : (long)d;
+    }
     return def;
 }
 double modex_cfg_num(void *root, const char *key, double def) {
@@ -172,6 +181,17 @@ static int check_config(Model *m, Error *err) {
     return 0;
 }
 
+/* Weights that are not aligned F32 are converted to float32 copies at bind: refuse before
+ * allocating when that cannot fit (one clear line instead of an abort halfway). */
+static int conversion_fits(const Model *m, Error *err) {
+    const TensorView *t = m->is_gguf ? m->gguf.t : m->st.t;
+    int n = m->is_gguf ? m->gguf.n_tensors : m->st.n;
+    size_t need = 0;
+    for (int i = 0; i < n; i++)
+        if (t[i].dtype != DT_F32 || ((uintptr_t)t[i].data & 3)) need += (size_t)t[i].numel * sizeof(float);
+    return modex_mem_check(need, m->weights_path, "converting the weights to float32", "a smaller model, or F32 weights", err);
+}
+
 static int open_hf(Model *m, const char *dir, Error *err) {
     char *cfg_path = modex_path_join(dir, "config.json");
     json_error_t je;
@@ -219,7 +239,7 @@ static int open_hf(Model *m, const char *dir, Error *err) {
     if (a->config_hf(m, root, cfg_path, err)) goto out;
     if (check_config(m, err)) goto out;
     if (modex_st_open(&m->st, st_path, err)) goto out;
-    if (a->bind(m, err)) goto out;
+    if (conversion_fits(m, err) || a->bind(m, err)) goto out;
     rc = 0;
 out:
     json_decref(root);
@@ -251,7 +271,7 @@ static int open_gguf(Model *m, const char *path, Error *err) {
     m->cfg.init_range = 0.02f;
     m->cfg.bos_id = (int)modex_gguf_int(&m->gguf, "tokenizer.ggml.bos_token_id", -1);
     m->cfg.eos_id = (int)modex_gguf_int(&m->gguf, "tokenizer.ggml.eos_token_id", -1);
-    if (a->config_gguf(m, err) || check_config(m, err) || a->bind(m, err)) return -1;
+    if (a->config_gguf(m, err) || check_config(m, err) || conversion_fits(m, err) || a->bind(m, err)) return -1;
     return 0;
 }
 

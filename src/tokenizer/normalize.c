@@ -41,8 +41,24 @@ static void push_lower(NormStr *o, int32_t c, int32_t ob, int32_t oe) {
     push_cp(o, utf8proc_tolower(c), ob, oe);
 }
 
-/* Unicode normalization of runs "starter + following non-starters", so that alignment stays
- * per run. */
+/* Whether c can change by composing with what precedes it: its decomposition starts with a
+ * non-starter, a Hangul vowel/trailing jamo, or one of the few starters that compose as
+ * second characters (Indic/Sinhala/Myanmar/Balinese vowel signs). */
+static int joins_previous(int32_t c, int opts) {
+    utf8proc_int32_t d[32];
+    int last = 0;
+    utf8proc_ssize_t n = utf8proc_decompose_char(c, d, 32, (utf8proc_option_t)(UTF8PROC_DECOMPOSE | (opts & UTF8PROC_COMPAT)), &last);
+    int32_t f = n > 0 && n <= 32 ? d[0] : c;
+    if (utf8proc_get_property(f)->combining_class != 0) return 1;
+    if ((f >= 0x1161 && f <= 0x1175) || (f >= 0x11a8 && f <= 0x11c2)) return 1;
+    static const int32_t second[] = {0x0b3e, 0x0b56, 0x0b57, 0x0bbe, 0x0bd7, 0x0c56, 0x0cc2, 0x0cd5,
+                                     0x0cd6, 0x0d3e, 0x0d57, 0x0dcf, 0x0ddf, 0x102e, 0x1b35};
+    for (size_t i = 0; i < sizeof second / sizeof second[0]; i++) if (f == second[i]) return 1;
+    return 0;
+}
+
+/* Unicode normalization of runs "starter + what may compose with it", so that alignment stays
+ * per run and the result equals normalizing the whole string. */
 static void unicode_norm(const NormStr *in, NormStr *o, int opts) {
     size_t i = 0;
     while (i < in->n) {
@@ -51,8 +67,13 @@ static void unicode_norm(const NormStr *in, NormStr *o, int opts) {
         j += (size_t)tok_utf8_decode(in->s + j, in->n - j, &c);
         while (j < in->n) {
             int l = tok_utf8_decode(in->s + j, in->n - j, &c);
-            if (utf8proc_get_property(c)->combining_class == 0) break;
+            if (c < 0x300 || !joins_previous(c, opts)) break;
             j += (size_t)l;
+        }
+        if (j == i + 1 && (unsigned char)in->s[i] < 0x80) { /* ASCII is invariant */
+            ns_push(o, in->s + i, 1, in->ob[i], in->oe[i]);
+            i = j;
+            continue;
         }
         utf8proc_uint8_t *out = NULL;
         utf8proc_ssize_t m = utf8proc_map((const utf8proc_uint8_t *)in->s + i, (utf8proc_ssize_t)(j - i),
@@ -111,7 +132,6 @@ static void replace(const Normalizer *nz, const NormStr *in, NormStr *o) {
             if (rc < 0) break;
             PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
             size_t a = ov[0], b = ov[1];
-            ns_push(o, in->s + i, 0, 0, 0);
             for (size_t k = i; k < a; k++) ns_push(o, in->s + k, 1, in->ob[k], in->oe[k]);
             if (b > a) ns_push(o, nz->content, nz->clen, in->ob[a], in->oe[b - 1]);
             i = b > a ? b : a + (a < in->n ? (size_t)tok_utf8_len((unsigned char)in->s[a]) : 1);
@@ -155,7 +175,6 @@ void tok_normalize(const Normalizer *nz, NormStr *ns) {
     case N_PREPEND:
         if (ns->n > 0) {
             ns_push(&o, nz->content, nz->clen, ns->ob[0], ns->oe[0]);
-            ns_push(&o, ns->s, 0, 0, 0);
             for (size_t i = 0; i < ns->n; i++) ns_push(&o, ns->s + i, 1, ns->ob[i], ns->oe[i]);
         }
         break;

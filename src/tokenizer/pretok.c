@@ -177,8 +177,7 @@ static void rewrite(const PreTok *p, NormStr *ns, Ranges *w) {
 // --- the pre-tokenizers --------------------------------------------------------------------
 static int is_ws_pred(int32_t c) { return tok_is_ws(c); }
 
-void tok_pretokenize(const PreTok *p, NormStr *ns, Ranges *words, int seg_at_start) {
-    (void)seg_at_start;
+void tok_pretokenize(const PreTok *p, NormStr *ns, Ranges *words) {
     if (p->kind == P_METASPACE || (p->kind == P_BYTELEVEL && p->add_prefix_space)) rewrite(p, ns, words);
     if (p->kind == P_BYTELEVEL && !p->use_regex) return;
     if (p->kind == P_METASPACE && !p->split) return;

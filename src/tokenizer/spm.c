@@ -95,6 +95,11 @@ void spm_setup(Tokenizer *t) {
 Tokenizer *tok_load_spm(const char *path, Error *err) {
     MappedFile mf;
     if (modex_map_file(&mf, path, err)) return NULL;
+    if (mf.size == 0) { /* an empty file maps to NULL: no pointer arithmetic on it */
+        modex_unmap_file(&mf);
+        modex_error_at(err, path, 0, "empty file (expected a SentencePiece model)");
+        return NULL;
+    }
     Tokenizer *t = tok_new(0);
     Pb b = {mf.data, mf.data + mf.size, mf.data, path, err};
     uint32_t f;
@@ -104,7 +109,6 @@ Tokenizer *tok_load_spm(const char *path, Error *err) {
     int n = 0, model_type = 1;
     t->spm_dummy = t->spm_remove_ws = t->spm_escape = 1;
     t->unk_id = 0;
-    if (mf.size == 0) { modex_error_at(err, path, 0, "empty file (expected a SentencePiece model)"); goto fail; }
     while (b.p < b.end) {
         if (pb_field(&b, &f, &wt, &v, &sub)) goto fail;
         if (f == 1 && wt == 2) { /* SentencePiece */
@@ -151,7 +155,7 @@ Tokenizer *tok_load_spm(const char *path, Error *err) {
         }
     }
     if (n == 0) { modex_error_at(err, path, (long long)mf.size, "no pieces (expected a SentencePiece model)"); goto fail; }
-    if (t->bos_id < 0 || t->bos_id >= n) t->bos_id = -1; else t->bos_id = t->bos_id;
+    if (t->bos_id >= n) t->bos_id = -1;
     if (model_type == 1) { t->model = TM_UNIGRAM; snprintf(t->kind, sizeof t->kind, "SentencePiece unigram (tokenizer.model)"); }
     else if (model_type == 2) { t->model = TM_SPM_BPE; snprintf(t->kind, sizeof t->kind, "SentencePiece BPE (tokenizer.model)"); }
     else {
@@ -292,8 +296,6 @@ void spm_bpe_encode(const Tokenizer *t, const NormStr *ns, size_t off, size_t n,
         maybe_pair(t, s, sy, L->prev, top.left, &h, &nh, &cap, &rev);
         maybe_pair(t, s, sy, top.left, L->next, &h, &nh, &cap, &rev);
     }
-    int first = o->n;
-    (void)first;
     for (int i = 0; i >= 0; i = sy[i].next) resegment(t, ns, off + (size_t)sy[i].start, (size_t)sy[i].len, &rev, o);
     free(h);
     free(sy);

@@ -83,7 +83,7 @@ typedef struct PreTok {
     int individual;             /* Digits */
 } PreTok;
 /* words: ranges into ns; the pre-tokenizer may rewrite ns (Metaspace, ByteLevel prefix). */
-void tok_pretokenize(const PreTok *p, NormStr *ns, Ranges *words, int seg_at_start);
+void tok_pretokenize(const PreTok *p, NormStr *ns, Ranges *words);
 pcre2_code *tok_regex(const char *pat, size_t len, Error *err, const char *file);
 extern const char TOK_GPT2_REGEX[];
 
@@ -115,6 +115,7 @@ struct Tokenizer {
     char kind[96];
     char *path;
     int n_vocab;
+    int vocab_cap;     /* allocated entries of the arrays below (grown geometrically) */
     char **piece; uint32_t *piece_len;  /* raw vocabulary strings by id (NULL = hole) */
     char **form;  uint32_t *form_len;   /* what the model matches (byte-level: raw bytes) */
     double *score;
@@ -126,6 +127,7 @@ struct Tokenizer {
     int32_t byte_id[256];               /* <0xXX> pieces, or the byte-level char piece */
     int32_t unk_id, bos_id, eos_id, pad_id, cls_id, sep_id;
     char *cont_prefix;                  /* WordPiece "##" */
+    char *bpe_prefix, *bpe_suffix;      /* BPE continuing_subword_prefix / end_of_word_suffix (forms) */
     int max_chars;                      /* WordPiece max_input_chars_per_word */
     double min_score, max_score;        /* Unigram */
     int max_piece_len;

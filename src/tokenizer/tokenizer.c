@@ -10,6 +10,7 @@
 Tokenizer *tok_new(int n_vocab) {
     Tokenizer *t = modex_xcalloc(1, sizeof *t);
     t->n_vocab = n_vocab;
+    t->vocab_cap = n_vocab + 1;
     t->piece = modex_xcalloc((size_t)n_vocab + 1, sizeof *t->piece);
     t->piece_len = modex_xcalloc((size_t)n_vocab + 1, sizeof *t->piece_len);
     t->form = modex_xcalloc((size_t)n_vocab + 1, sizeof *t->form);
@@ -26,12 +27,17 @@ Tokenizer *tok_new(int n_vocab) {
 static void grow_vocab(Tokenizer *t, int n) {
     if (n <= t->n_vocab) return;
     size_t o = (size_t)t->n_vocab + 1, m = (size_t)n + 1;
-    t->piece = modex_xrealloc(t->piece, m * sizeof *t->piece);
-    t->piece_len = modex_xrealloc(t->piece_len, m * sizeof *t->piece_len);
-    t->form = modex_xrealloc(t->form, m * sizeof *t->form);
-    t->form_len = modex_xrealloc(t->form_len, m * sizeof *t->form_len);
-    t->score = modex_xrealloc(t->score, m * sizeof *t->score);
-    t->type = modex_xrealloc(t->type, m);
+    if (n + 1 > t->vocab_cap) { /* geometric growth: loading a vocabulary id by id stays linear */
+        int cap = t->vocab_cap ? t->vocab_cap : 256;
+        while (cap < n + 1) cap *= 2;
+        t->piece = modex_xrealloc(t->piece, (size_t)cap * sizeof *t->piece);
+        t->piece_len = modex_xrealloc(t->piece_len, (size_t)cap * sizeof *t->piece_len);
+        t->form = modex_xrealloc(t->form, (size_t)cap * sizeof *t->form);
+        t->form_len = modex_xrealloc(t->form_len, (size_t)cap * sizeof *t->form_len);
+        t->score = modex_xrealloc(t->score, (size_t)cap * sizeof *t->score);
+        t->type = modex_xrealloc(t->type, (size_t)cap);
+        t->vocab_cap = cap;
+    }
     for (size_t i = o; i < m; i++) {
         t->piece[i] = t->form[i] = NULL; t->piece_len[i] = t->form_len[i] = 0;
         t->score[i] = 0; t->type[i] = 0;
@@ -172,7 +178,7 @@ void modex_tok_free(Tokenizer *t) {
     free(t->piece); free(t->piece_len); free(t->form); free(t->form_len); free(t->score); free(t->type);
     strmap_free(&t->vocab);
     pairmap_free(&t->merges);
-    free(t->cont_prefix);
+    free(t->cont_prefix); free(t->bpe_prefix); free(t->bpe_suffix);
     for (int i = 0; i < t->n_norm; i++) {
         free(t->norm[i].pat); free(t->norm[i].content);
         if (t->norm[i].re) pcre2_code_free(t->norm[i].re);
@@ -211,7 +217,7 @@ static void encode_segment(const Tokenizer *t, const char *text, size_t a, size_
     for (int i = 0; i < t->n_norm; i++) tok_normalize(&t->norm[i], &ns);
     Ranges w = {0};
     if (ns.n) ranges_push(&w, 0, ns.n);
-    for (int i = 0; i < t->n_pre && w.n; i++) tok_pretokenize(&t->pre[i], &ns, &w, a == 0);
+    for (int i = 0; i < t->n_pre && w.n; i++) tok_pretokenize(&t->pre[i], &ns, &w);
     for (int i = 0; i < w.n; i++) {
         size_t off = w.r[i].b, n = w.r[i].e - w.r[i].b;
         switch (t->model) {

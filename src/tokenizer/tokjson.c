@@ -306,6 +306,7 @@ static int load_model(Tokenizer *t, const json_t *m, const char *file, Error *er
     if (!ty) ty = json_object_get(m, "merges") ? "BPE" : json_is_array(vocab) ? "Unigram"
                  : json_object_get(m, "continuing_subword_prefix") ? "WordPiece" : "?";
     const char *unk = jstr(m, "unk_token");
+    if (strcmp(ty, "BPE")) t->byte_level = 0; /* a ByteLevel decoder alone does not make WordPiece byte-level */
     if (!strcmp(ty, "BPE") || !strcmp(ty, "WordPiece")) {
         if (!json_is_object(vocab)) return modex_error(err, file, "model.vocab (expected an object of piece: id)");
         const char *k;
@@ -320,8 +321,9 @@ static int load_model(Tokenizer *t, const json_t *m, const char *file, Error *er
     }
     if (!strcmp(ty, "BPE")) {
         t->model = TM_BPE;
-        if (jstr(m, "continuing_subword_prefix") || jstr(m, "end_of_word_suffix"))
-            return modex_error(err, file, "model: BPE with continuing_subword_prefix/end_of_word_suffix is not supported (expected null)");
+        const char *pre = jstr(m, "continuing_subword_prefix"), *suf = jstr(m, "end_of_word_suffix");
+        if (pre && *pre) t->bpe_prefix = modex_xstrdup(pre); /* ASCII in practice: the same bytes in both forms */
+        if (suf && *suf) t->bpe_suffix = modex_xstrdup(suf);
         t->byte_fallback = jbool(m, "byte_fallback", 0);
         t->fuse_unk = jbool(m, "fuse_unk", 0);
         t->ignore_merges = jbool(m, "ignore_merges", 0);
@@ -350,8 +352,8 @@ static int load_model(Tokenizer *t, const json_t *m, const char *file, Error *er
                 return modex_error(err, file, "model.merges[%zu]: the %s piece of '%.*s %.*s' is not in the vocabulary (expected known pieces)",
                                    i, miss, (int)al, a, (int)bl, b);
         }
-        snprintf(t->kind, sizeof t->kind, "%s BPE (tokenizer.json)", t->byte_level ? "byte-level" : t->byte_fallback ? "SentencePiece-style" : "");
-        if (!t->byte_level && !t->byte_fallback) snprintf(t->kind, sizeof t->kind, "BPE (tokenizer.json)");
+        snprintf(t->kind, sizeof t->kind, "%sBPE (tokenizer.json)",
+                 t->byte_level ? "byte-level " : t->byte_fallback ? "SentencePiece-style " : "");
         return 0;
     }
     if (!strcmp(ty, "WordPiece")) {
@@ -376,6 +378,7 @@ static int load_model(Tokenizer *t, const json_t *m, const char *file, Error *er
             t->score[i] = json_number_value(s);
         }
         t->unk_id = (int32_t)jint(m, "unk_id", -1);
+        if (t->unk_id < 0) t->unk_id = -1;
         t->byte_fallback = jbool(m, "byte_fallback", 0);
         t->fuse_unk = 1;
         snprintf(t->kind, sizeof t->kind, "Unigram (tokenizer.json)");
@@ -386,7 +389,7 @@ static int load_model(Tokenizer *t, const json_t *m, const char *file, Error *er
 
 Tokenizer *tok_load_json(const char *path, Error *err) {
     json_error_t je;
-    json_t *root = json_load_file(path, JSON_DECODE_INT_AS_REAL * 0, &je);
+    json_t *root = json_load_file(path, 0, &je);
     if (!root) {
         modex_error_line(err, path, je.line, je.column, "%s (expected JSON)", je.text);
         return NULL;
@@ -403,7 +406,6 @@ Tokenizer *tok_load_json(const char *path, Error *err) {
         parse_post(t, json_object_get(root, "post_processor"), path, err))
         goto fail;
     if (load_model(t, m, path, err)) goto fail;
-    if (t->byte_level && t->model != TM_BPE) t->byte_level = 0;
     const json_t *added = json_object_get(root, "added_tokens");
     size_t i;
     const json_t *v;
@@ -413,7 +415,12 @@ Tokenizer *tok_load_json(const char *path, Error *err) {
             modex_error(err, path, "added_tokens[%zu] (expected id and content)", i);
             goto fail;
         }
-        int32_t id = (int32_t)jint(v, "id", -1);
+        long long lid = jint(v, "id", -1);
+        if (lid < 0 || lid > 50000000) {
+            modex_error(err, path, "added_tokens[%zu]: id %lld (expected a non-negative token id)", i, lid);
+            goto fail;
+        }
+        int32_t id = (int32_t)lid;
         tok_add_added(t, c, strlen(c), id, jbool(v, "special", 0));
         AddedTok *a = &t->added[t->n_added - 1];
         if (a->id == id) {
@@ -422,6 +429,17 @@ Tokenizer *tok_load_json(const char *path, Error *err) {
         }
     }
     tok_finish(t);
+    for (int k = 0; k < t->n_post_pre + t->n_post_suf; k++) {
+        int32_t id = k < t->n_post_pre ? t->post_pre[k] : t->post_suf[k - t->n_post_pre];
+        if (id < 0 || id >= t->n_vocab) {
+            modex_error(err, path, "post_processor: special token id %d is outside the vocabulary (expected 0..%d)", id, t->n_vocab - 1);
+            goto fail;
+        }
+    }
+    if (t->unk_id >= t->n_vocab) {
+        modex_error(err, path, "model.unk_id %d is outside the vocabulary (expected 0..%d)", t->unk_id, t->n_vocab - 1);
+        goto fail;
+    }
     json_decref(root);
     return t;
 fail:

@@ -206,10 +206,14 @@ void ns_push(NormStr *ns, const char *b, size_t len, int32_t ob, int32_t oe) {
 
 void ns_from_text(NormStr *ns, const char *text, size_t len, int32_t base) {
     ns_init(ns, len);
+    memcpy(ns->s, text, len);
+    ns->s[len] = 0;
+    ns->n = len;
     for (size_t i = 0; i < len;) {
-        int l = tok_utf8_len((unsigned char)text[i]);
-        ns_push(ns, text + i, (size_t)l, base + (int32_t)i, base + (int32_t)(i + (size_t)l));
-        i += (size_t)l;
+        size_t l = (size_t)tok_utf8_len((unsigned char)text[i]);
+        if (l > len - i) l = len - i;
+        for (size_t k = i; k < i + l; k++) { ns->ob[k] = base + (int32_t)i; ns->oe[k] = base + (int32_t)(i + l); }
+        i += l;
     }
 }
 

@@ -5,9 +5,12 @@
  *  semantic  — word category (animal vs tool, food vs vehicle: the word is the span) and word
  *              sense of ambiguous words (bank, bat, crane, bass, mouse: natural sense = 1);
  *  knowledge — statements over fixed fact tables (capitals, animal sounds, element symbols,
- *              colours), stated plainly and judged: "Fact check: ... Verdict: true|false";
- *  task      — sentiment of short reviews, topic of news-like lines, one-digit arithmetic,
+ *              colours), stated plainly and judged: "Fact check: ... Verdict: true|false"; and
+ *              yes/no questions on a class of the subject (in Europe? a mammal? a metal?);
+ *  task      — sentiment of short reviews, topic of news-like lines, parity of one-digit sums,
  *              each ending in a label word the model has to continue with.
+ * Judging a statement needs a comparison that a 4-layer model did not learn in 3000 steps;
+ * the yes/no questions need one recall step and are learnt.
  * Every fact and category is repeated many times in varied templates so that a small model
  * learns the function rather than the template. Probe rows come from another RNG stream and
  * skip texts that occur in the corpus (where the space of texts allows it). */
@@ -114,24 +117,54 @@ static const Sense senses[] = {
 };
 
 // --- facts ------------------------------------------------------------------------------
-typedef struct Fact { const char *s, *o; } Fact;
-static const Fact capitals[] = {{"France", "Paris"}, {"Spain", "Madrid"}, {"Italy", "Rome"},
-    {"Germany", "Berlin"}, {"Japan", "Tokyo"}, {"Egypt", "Cairo"}, {"Russia", "Moscow"},
-    {"Greece", "Athens"}, {"Portugal", "Lisbon"}, {"Austria", "Vienna"}, {"Norway", "Oslo"},
-    {"Sweden", "Stockholm"}, {"Poland", "Warsaw"}, {"Ireland", "Dublin"}, {"Kenya", "Nairobi"},
-    {"Peru", "Lima"}, {"Chile", "Santiago"}, {"China", "Beijing"}, {"India", "Delhi"},
-    {"Canada", "Ottawa"}, {"Mexico", "Mexico City"}, {"Cuba", "Havana"}, {"Turkey", "Ankara"},
-    {"Iran", "Tehran"}};
-static const Fact sounds[] = {{"dog", "woof"}, {"cat", "meow"}, {"cow", "moo"}, {"sheep", "baa"},
-    {"duck", "quack"}, {"owl", "hoot"}, {"lion", "roar"}, {"snake", "hiss"}, {"horse", "neigh"},
-    {"pig", "oink"}, {"frog", "croak"}, {"bee", "buzz"}, {"mouse", "squeak"}, {"wolf", "howl"}};
-static const Fact elements[] = {{"gold", "Au"}, {"silver", "Ag"}, {"iron", "Fe"}, {"copper", "Cu"},
-    {"oxygen", "O"}, {"hydrogen", "H"}, {"carbon", "C"}, {"sodium", "Na"}, {"lead", "Pb"},
-    {"tin", "Sn"}, {"helium", "He"}, {"neon", "Ne"}, {"zinc", "Zn"}, {"calcium", "Ca"}};
-static const Fact colours[] = {{"banana", "yellow"}, {"grass", "green"}, {"sky", "blue"},
-    {"snow", "white"}, {"coal", "black"}, {"blood", "red"}, {"carrot", "orange"},
-    {"lemon", "yellow"}, {"leaf", "green"}, {"tomato", "red"}, {"milk", "white"},
-    {"night sky", "black"}, {"ocean", "blue"}, {"plum", "purple"}};
+typedef struct Fact { const char *s, *o, *cls; } Fact; /* subject, object, class of subject */
+static const Fact capitals[] = {{"France", "Paris", "Europe"}, {"Spain", "Madrid", "Europe"},
+    {"Italy", "Rome", "Europe"}, {"Germany", "Berlin", "Europe"}, {"Japan", "Tokyo", "Asia"},
+    {"Egypt", "Cairo", "Africa"}, {"Russia", "Moscow", NULL}, {"Greece", "Athens", "Europe"},
+    {"Portugal", "Lisbon", "Europe"}, {"Austria", "Vienna", "Europe"}, {"Norway", "Oslo", "Europe"},
+    {"Sweden", "Stockholm", "Europe"}, {"Poland", "Warsaw", "Europe"}, {"Ireland", "Dublin", "Europe"},
+    {"Kenya", "Nairobi", "Africa"}, {"Peru", "Lima", "South America"}, {"Chile", "Santiago", "South America"},
+    {"China", "Beijing", "Asia"}, {"India", "Delhi", "Asia"}, {"Canada", "Ottawa", "North America"},
+    {"Mexico", "Mexico City", "North America"}, {"Cuba", "Havana", "North America"},
+    {"Turkey", "Ankara", NULL}, {"Iran", "Tehran", "Asia"}, {"Brazil", "Brasilia", "South America"},
+    {"Nigeria", "Abuja", "Africa"}, {"Thailand", "Bangkok", "Asia"}, {"Ghana", "Accra", "Africa"}};
+static const Fact sounds[] = {{"dog", "woof", "mammal"}, {"cat", "meow", "mammal"},
+    {"cow", "moo", "mammal"}, {"sheep", "baa", "mammal"}, {"duck", "quack", "bird"},
+    {"owl", "hoot", "bird"}, {"lion", "roar", "mammal"}, {"snake", "hiss", "reptile"},
+    {"horse", "neigh", "mammal"}, {"pig", "oink", "mammal"}, {"frog", "croak", "amphibian"},
+    {"bee", "buzz", "insect"}, {"mouse", "squeak", "mammal"}, {"wolf", "howl", "mammal"},
+    {"crow", "caw", "bird"}, {"goose", "honk", "bird"}, {"cricket", "chirp", "insect"},
+    {"chicken", "cluck", "bird"}};
+static const Fact elements[] = {{"gold", "Au", "metal"}, {"silver", "Ag", "metal"},
+    {"iron", "Fe", "metal"}, {"copper", "Cu", "metal"}, {"oxygen", "O", "gas"},
+    {"hydrogen", "H", "gas"}, {"carbon", "C", "nonmetal"}, {"sodium", "Na", "metal"},
+    {"lead", "Pb", "metal"}, {"tin", "Sn", "metal"}, {"helium", "He", "gas"}, {"neon", "Ne", "gas"},
+    {"zinc", "Zn", "metal"}, {"calcium", "Ca", "metal"}, {"nitrogen", "N", "gas"},
+    {"argon", "Ar", "gas"}, {"chlorine", "Cl", "gas"}, {"sulfur", "S", "nonmetal"}};
+static const Fact colours[] = {{"banana", "yellow", NULL}, {"grass", "green", NULL},
+    {"sky", "blue", NULL}, {"snow", "white", NULL}, {"coal", "black", NULL}, {"blood", "red", NULL},
+    {"carrot", "orange", NULL}, {"lemon", "yellow", NULL}, {"leaf", "green", NULL},
+    {"tomato", "red", NULL}, {"milk", "white", NULL}, {"night sky", "black", NULL},
+    {"ocean", "blue", NULL}, {"plum", "purple", NULL}};
+/* Yes/no questions about a class of the subject: knowledge recalled in one step. */
+typedef struct Attribute {
+    const char *name;
+    const Fact *f; int n;
+    const char *cls;              /* the class asked about (label 1) */
+    const char *question[3], *plain; /* %s subject, %S capitalised, %c its class, %a/%A a/an
+                                        before the subject, %k a/an before the class */
+} Attribute;
+static const Attribute attributes[] = {
+    {"in_europe", capitals, N(capitals), "Europe", {"Question: is %s in Europe? Answer:",
+        "Question: does %s lie in Europe? Answer:", "Question: is %s a European country? Answer:"},
+        "%s is a country in %c."},
+    {"is_mammal", sounds, N(sounds), "mammal", {"Question: is %a %s a mammal? Answer:",
+        "Question: is the %s a mammal? Answer:", "Question: does %a %s count as a mammal? Answer:"},
+        "%A %s is %k %c."},
+    {"is_metal", elements, N(elements), "metal", {"Question: is %s a metal? Answer:",
+        "Question: is %s one of the metals? Answer:", "Question: would you call %s a metal? Answer:"},
+        "%S is %k %c."},
+};
 typedef struct Relation {
     const char *name;
     const Fact *f; int n;
@@ -181,13 +214,14 @@ static const char *const nums[] = {"zero", "one", "two", "three", "four", "five"
 
 // --- sub-functions ------------------------------------------------------------------------
 enum { SUB_ANIMAL_TOOL, SUB_FOOD_VEHICLE, SUB_SENSE0, SUB_KNOW0 = SUB_SENSE0 + N(senses),
-       SUB_SENTIMENT = SUB_KNOW0 + N(relations), SUB_TOPIC_SPORTS, SUB_TOPIC_SCIENCE,
-       SUB_ARITH, N_SUB };
+       SUB_ATTR0 = SUB_KNOW0 + N(relations), SUB_SENTIMENT = SUB_ATTR0 + N(attributes),
+       SUB_TOPIC_SPORTS, SUB_TOPIC_SCIENCE, SUB_ARITH, N_SUB };
 /* corpus mix, per mille, in enum order */
 static int sub_weight(int s) {
     if (s < SUB_SENSE0) return 80;
     if (s < SUB_KNOW0) return 50;
-    if (s < SUB_SENTIMENT) return 90; /* judging a statement needs many examples */
+    if (s < SUB_ATTR0) return 60;
+    if (s < SUB_SENTIMENT) return 50;
     if (s == SUB_ARITH) return 100;
     return 70;                        /* sentiment and topics are learnt quickly */
 }
@@ -301,6 +335,28 @@ static void gen_fact(Rng *r, Ex *e, int probe, const Relation *rel) {
     snprintf(e->answer, sizeof e->answer, "%s", e->label ? "true" : "false");
 }
 
+static void gen_attr(Rng *r, Ex *e, int probe, const Attribute *at) {
+    const Fact *f;
+    do f = &at->f[rng_int(r, at->n)];
+    while (!f->cls || (strcmp(f->cls, at->cls) == 0) != e->label);
+    int plain = !probe && rng_int(r, 3) == 0; /* true statements of the class */
+    const char *tpl = plain ? at->plain : at->question[rng_int(r, 3)];
+    char *o = e->text;
+    size_t cap = sizeof e->text, n = 0;
+    o[0] = 0;
+    for (const char *c = tpl; *c && n + 64 < cap; c++) {
+        if (*c != '%') { o[n++] = *c; o[n] = 0; continue; }
+        c++;
+        const char *put = *c == 's' ? f->s : *c == 'c' ? f->cls : *c == 'a' ? article(f->s)
+                        : *c == 'k' ? article(f->cls) : *c == 'A' ? (article(f->s)[1] ? "An" : "A") : "";
+        if (*c == 'S') { n += (size_t)snprintf(o + n, cap - n, "%c%s", f->s[0] - 'a' + 'A', f->s + 1); continue; }
+        n += (size_t)snprintf(o + n, cap - n, "%s", put);
+    }
+    snprintf(e->span, sizeof e->span, "%s", f->s);
+    if (plain) e->answer[0] = 0;
+    else snprintf(e->answer, sizeof e->answer, "%s", e->label ? "yes" : "no");
+}
+
 static void gen_review(Rng *r, Ex *e) {
     List adj = e->label ? L(pos_adj) : L(neg_adj);
     const char *item = pick(r, L(items)), *j = pick(r, adj), *k = pick(r, adj);
@@ -344,9 +400,8 @@ static void gen_arith(Rng *r, Ex *e, int probe) {
     int a = rng_int(r, 10), b = rng_int(r, 10), minus = rng_int(r, 2);
     if (minus && b > a) { int t = a; a = b; b = t; }
     int c = minus ? a - b : a + b, shown = c;
-    if (!e->label) do shown = c + rng_int(r, 7) - 3; while (shown == c || shown < 0);
     const char *op = minus ? "minus" : "plus";
-    int mode = probe ? 0 : rng_int(r, 4); /* 0, 3: check lines */
+    int mode = probe ? 0 : rng_int(r, 4); /* 0, 3: parity questions */
     if (mode == 1) { /* plain worked sums, digits or words */
         if (rng_int(r, 2)) snprintf(e->text, sizeof e->text, "%d %s %d is %d.", a, op, b, c);
         else snprintf(e->text, sizeof e->text, "%s %s %s is %d.", nums[a], op, nums[b], c);
@@ -359,9 +414,15 @@ static void gen_arith(Rng *r, Ex *e, int probe) {
         snprintf(e->answer, sizeof e->answer, "%d", c);
         return;
     }
-    snprintf(e->text, sizeof e->text, "Check: %d %s %d makes %d. Correct?", a, op, b, shown);
-    snprintf(e->answer, sizeof e->answer, "%s", e->label ? "yes" : "no");
-    snprintf(e->span, sizeof e->span, "%d.", shown);
+    /* the probe's binary question: is the result even (label 1)? */
+    while ((c % 2 == 0) != e->label) {
+        a = rng_int(r, 10); b = rng_int(r, 10);
+        if (minus && b > a) { int t = a; a = b; b = t; }
+        c = minus ? a - b : a + b;
+    }
+    (void)shown;
+    snprintf(e->text, sizeof e->text, "Question: is %d %s %d even or odd? Answer:", a, op, b);
+    snprintf(e->answer, sizeof e->answer, "%s", e->label ? "even" : "odd");
 }
 
 /* One example of sub-function s with the given label (-1: random). */
@@ -380,6 +441,10 @@ static void gen(Rng *r, int s, int label, int probe, Ex *e) {
         snprintf(subname[s - SUB_SENSE0], 32, "sense_%s", sn->word);
         e->function = "semantic"; e->sub = subname[s - SUB_SENSE0];
         gen_sense(r, e, sn);
+    } else if (s >= SUB_ATTR0 && s < SUB_SENTIMENT) {
+        const Attribute *at = &attributes[s - SUB_ATTR0];
+        e->function = "knowledge"; e->sub = at->name;
+        gen_attr(r, e, probe, at);
     } else if (s < SUB_SENTIMENT) {
         const Relation *rel = &relations[s - SUB_KNOW0];
         e->function = "knowledge"; e->sub = rel->name;
@@ -393,7 +458,7 @@ static void gen(Rng *r, int s, int label, int probe, Ex *e) {
         e->function = "task"; e->sub = s == SUB_TOPIC_SPORTS ? "topic_sports" : "topic_science";
         gen_topic(r, e, t);
     } else {
-        e->function = "task"; e->sub = "arithmetic";
+        e->function = "task"; e->sub = "sum_parity";
         gen_arith(r, e, probe);
     }
 }

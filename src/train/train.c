@@ -82,13 +82,25 @@ int modex_train_run(const TrainOptions *o, Error *err) {
     char *text = modex_read_text(o->corpus, &len, err);
     if (!text) return -1;
     BpeTokenizer tok;
-    if (modex_bpe_train(&tok, text, len, o->vocab, o->corpus, err)) { free(text); return -1; }
+    Gpt2Dims init_d = {0};
+    float *init_p = NULL;
+    if (o->init_dir) { /* continue from a saved model: its tokenizer, shape and weights */
+        char *tj = modex_path_join(o->init_dir, "tokenizer.json");
+        int bad = modex_bpe_load_json(&tok, tj, err);
+        free(tj);
+        if (!bad && modex_gpt2_load(o->init_dir, &init_d, &init_p, err)) { modex_bpe_free(&tok); bad = 1; }
+        if (!bad && init_d.V != tok.vocab_size) {
+            modex_error(err, o->init_dir, "model vocabulary %d differs from its tokenizer's %d", init_d.V, tok.vocab_size);
+            modex_bpe_free(&tok); free(init_p); bad = 1;
+        }
+        if (bad) { free(text); return -1; }
+    } else if (modex_bpe_train(&tok, text, len, o->vocab, o->corpus, err)) { free(text); return -1; }
     Data data = {0};
     int rc = 0;
     data.n = modex_bpe_encode_lines(&tok, text, len, 0, &data.ids, &data.starts, &data.n_lines, err);
     if (data.n < 0) rc = -1;
     free(text);
-    const int T = o->ctx, B = o->batch;
+    const int T = o->init_dir ? MODEX_MIN(o->ctx, init_d.maxT) : o->ctx, B = o->batch;
     if (!rc) {
         long held = data.n_lines / 100;
         data.n_train_lines = data.n_lines - held;
@@ -102,13 +114,14 @@ int modex_train_run(const TrainOptions *o, Error *err) {
     if (!rc) rc = modex_bpe_save_json(&tok, tokjson, 1, err);
     int V = tok.vocab_size;
     modex_bpe_free(&tok);
-    if (rc) { free(tokjson); free(data.ids); free(data.starts); return -1; }
+    if (rc) { free(tokjson); free(data.ids); free(data.starts); free(init_p); return -1; }
     if (!o->quiet)
         fprintf(stderr, "modex train: %ld lines, %ld tokens (%.2f bytes/token), vocab %d, %.1f s\n",
                 data.n_lines, data.n, (double)len / (double)data.n, V, modex_now() - t_start);
 
     /* model and optimiser */
     Gpt2Dims d = {.V = V, .maxT = T, .L = o->layers, .C = o->d_model, .NH = o->n_head, .F = o->d_ff};
+    if (o->init_dir) d = init_d;
     size_t off[N_PARAM + 1];
     modex_gpt2_offsets(&d, off);
     size_t np = off[N_PARAM];
@@ -118,7 +131,8 @@ int modex_train_run(const TrainOptions *o, Error *err) {
     for (int i = 0; i < N_PARAM; i++)
         if (i == P_WTE || i == P_WPE || i == P_QKVW || i == P_ATTPW || i == P_FCW || i == P_FCPW)
             memset(decay + off[i], 1, off[i + 1] - off[i]);
-    modex_gpt2_init(&d, p, o->seed);
+    if (init_p) { memcpy(p, init_p, np * sizeof *p); free(init_p); }
+    else modex_gpt2_init(&d, p, o->seed);
     Rng rng;
     rng_seed(&rng, o->seed ^ 0xda7a5eedULL);
     Gpt2Work *w = modex_gpt2_work_new(&d, B, T);

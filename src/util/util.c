@@ -43,13 +43,37 @@ int modex_map_file(MappedFile *m, const char *path, Error *err) {
         return modex_error(err, path, "not a regular file (a model or data file)");
     }
     m->size = (size_t)st.st_size;
-    if (m->size > 0) {
+    if (m->size > 0 && m->size <= modex_map_copy_max()) {
+        /* small file: read into anonymous pages (page-aligned, unmapped alike), so that a
+         * truncation by someone else cannot fault us later */
+        void *p = mmap(NULL, m->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            close(fd);
+            return modex_error(err, path, "cannot allocate %zu bytes for it: %s", m->size, strerror(errno));
+        }
+        size_t got = 0;
+        while (got < m->size) {
+            ssize_t r = read(fd, (char *)p + got, m->size - got);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0) {
+                int e = errno;
+                munmap(p, m->size);
+                close(fd);
+                return modex_error(err, path, "read failed after %zu of %zu bytes: %s", got, m->size,
+                                   r < 0 ? strerror(e) : "file shrank while being read");
+            }
+            got += (size_t)r;
+        }
+        mprotect(p, m->size, PROT_READ);
+        m->data = p;
+    } else if (m->size > 0) {
         void *p = mmap(NULL, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p == MAP_FAILED) {
             close(fd);
             return modex_error(err, path, "cannot map: %s", strerror(errno));
         }
         m->data = p;
+        modex_map_register(m->data, m->size, path);
     }
     close(fd);
     m->path = modex_xstrdup(path);
@@ -57,7 +81,7 @@ int modex_map_file(MappedFile *m, const char *path, Error *err) {
 }
 
 void modex_unmap_file(MappedFile *m) {
-    if (m->data) munmap((void *)m->data, m->size);
+    if (m->data) { modex_map_unregister(m->data); munmap((void *)m->data, m->size); }
     free(m->path);
     memset(m, 0, sizeof *m);
 }
@@ -120,16 +144,20 @@ int modex_out_open(OutFile *o, const char *path, int force, Error *err) {
         free(o->tmp); o->tmp = NULL;
         return modex_error(err, path, "cannot create: %s (a writable folder)", strerror(e));
     }
+    modex_tmp_register(o->tmp);
     fchmod(fd, 0644);
     o->f = fdopen(fd, "wb");
-    if (!o->f) { close(fd); unlink(o->tmp); free(o->tmp); o->tmp = NULL; return modex_error(err, path, "cannot open for writing"); }
+    if (!o->f) {
+        close(fd); modex_tmp_unregister(o->tmp); unlink(o->tmp); free(o->tmp); o->tmp = NULL;
+        return modex_error(err, path, "cannot open for writing");
+    }
     o->path = modex_xstrdup(path);
     return 0;
 }
 
 void modex_out_abort(OutFile *o) {
     if (o->f) fclose(o->f);
-    if (o->tmp) { unlink(o->tmp); free(o->tmp); }
+    if (o->tmp) { unlink(o->tmp); modex_tmp_unregister(o->tmp); free(o->tmp); }
     free(o->path);
     memset(o, 0, sizeof *o);
 }
@@ -149,6 +177,7 @@ int modex_out_commit(OutFile *o, Error *err) {
         modex_out_abort(o);
         return -1;
     }
+    modex_tmp_unregister(o->tmp);
     free(o->tmp); free(o->path);
     memset(o, 0, sizeof *o);
     return 0;

@@ -1,20 +1,11 @@
 /* fuzz_gguf.c — libFuzzer harness for the GGUF reader (`make fuzz`). Each input is written
  * to a file in /dev/shm (the reader maps files); open must either fail with a message naming the file
  * or succeed with every tensor inside the map, and every accessor must be safe to call. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+#include "fuzz_common.h"
 #include "modex/gguf.h"
 
-static char path[128];
-static void cleanup(void) { unlink(path); }
-
-int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
-    if (!path[0]) { snprintf(path, sizeof path, "%s/modex-fuzz-gguf-%d.gguf", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", (int)getpid()); atexit(cleanup); }
-    FILE *f = fopen(path, "wb");
-    if (!f || (n && fwrite(d, 1, n, f) != n)) abort();
-    fclose(f);
+static int fuzz_gguf(const uint8_t *d, size_t n) {
+    const char *path = fuzz_write("input.gguf", d, n, 0);
     Gguf g;
     Error err = {{0}};
     if (modex_gguf_open(&g, path, &err) != 0) {
@@ -46,5 +37,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
     }
     (void)sink;
     modex_gguf_close(&g);
-    return 0;
+    return 1;
 }
+
+#ifndef FUZZ_NO_MAIN
+int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { fuzz_gguf(d, n); return 0; }
+#endif

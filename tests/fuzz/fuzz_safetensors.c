@@ -1,20 +1,11 @@
 /* fuzz_safetensors.c — libFuzzer harness for the safetensors reader (`make fuzz`). Each input
  * is written to a file; open must fail with a message naming the file, or succeed with
  * every tensor inside the map, sorted, and convertible without reading out of bounds. */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+#include "fuzz_common.h"
 #include "modex/safetensors.h"
 
-static char path[128];
-static void cleanup(void) { unlink(path); }
-
-int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
-    if (!path[0]) { snprintf(path, sizeof path, "%s/modex-fuzz-st-%d.safetensors", access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", (int)getpid()); atexit(cleanup); }
-    FILE *f = fopen(path, "wb");
-    if (!f || (n && fwrite(d, 1, n, f) != n)) abort();
-    fclose(f);
+static int fuzz_safetensors(const uint8_t *d, size_t n) {
+    const char *path = fuzz_write("input.safetensors", d, n, 0);
     SafeTensors st;
     Error err = {{0}};
     if (modex_st_open(&st, path, &err) != 0) {
@@ -36,5 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) {
     }
     (void)sink;
     modex_st_close(&st);
-    return 0;
+    return 1;
 }
+
+#ifndef FUZZ_NO_MAIN
+int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n) { fuzz_safetensors(d, n); return 0; }
+#endif

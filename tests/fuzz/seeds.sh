@@ -32,3 +32,15 @@ while (( ${#hdr} % 8 )); do hdr="$hdr "; done
 size=$(stat -c %s "$dir/small1.gguf")
 zeros $(( (32 - size % 32) % 32 )) >>"$dir/small1.gguf"
 { zeros 24; zeros 8; printf '\x00\x3c\x00\xc0\x00\x00\x00\x00'; zeros 24; printf '\x00\x38'; zeros 32; } >>"$dir/small1.gguf"
+
+# GGUF v3 with a byte-level BPE vocabulary (tokenizer.ggml.model "gpt2") and no tensors
+{
+  printf 'GGUF'; le 3 4; le 0 8; le 7 8
+  str tokenizer.ggml.model; le 8 4; str gpt2
+  str tokenizer.ggml.pre; le 8 4; str qwen2
+  str tokenizer.ggml.tokens; le 9 4; le 8 4; le 6 8; str h; str e; str he; str 'Ġ'; str 'Ġhe'; str '<|end|>'
+  str tokenizer.ggml.token_type; le 9 4; le 5 4; le 6 8; le 1 4; le 1 4; le 1 4; le 1 4; le 1 4; le 3 4
+  str tokenizer.ggml.merges; le 9 4; le 8 4; le 2 8; str 'h e'; str 'Ġ he'
+  str tokenizer.ggml.eos_token_id; le 4 4; le 5 4
+  str tokenizer.ggml.add_eos_token; le 7 4; printf '\x01'
+} >"$dir/vocab-bpe.gguf"
