@@ -78,9 +78,10 @@ test-asan: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/asan/all
 	MODEX_BUILD=$(BUILD)/asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run_all.sh
 
-# The job queue and the analysis job under ThreadSanitizer (setarch -R: TSan needs the
-# non-randomised layout; OpenBLAS's own threads are not instrumented: one BLAS thread).
-TSAN_TESTS := test_job test_tsan_analysis
+# The job queue, the analysis job, the explorer's view models and the perturbation jobs under
+# ThreadSanitizer (setarch -R: TSan needs the non-randomised layout; OpenBLAS's threads are not
+# instrumented, so a TSan build runs one BLAS thread: parallel.c).
+TSAN_TESTS := test_job test_tsan_analysis test_ui_models test_perturb
 check-tsan: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(patsubst %,$(BUILD)/tsan/tests/%,$(TSAN_TESTS))
 	@for t in $(TSAN_TESTS); do echo "tsan: $$t"; \
@@ -95,6 +96,7 @@ memcheck: deps
 # The sanitizer run comes last so that its "tests: N passed, N failed" closes the output.
 check: deps
 	@$(MAKE) --no-print-directory test
+	@$(MAKE) --no-print-directory check-tsan
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory test-asan
 
@@ -131,7 +133,7 @@ clean:
 # `make fuzz-smoke` (part of `make check`): every target for FUZZ_SMOKE_SECONDS; skipped with
 # a message when clang or its libFuzzer runtime (libclang-rt-14-dev) is missing.
 FUZZ_SECONDS       ?= 10
-FUZZ_SMOKE_SECONDS ?= 6
+FUZZ_SMOKE_SECONDS ?= 5
 FUZZ_CC      ?= clang
 FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))

@@ -20,12 +20,13 @@
 #include "fuzz/fuzz_stindex.c"
 #include "fuzz/fuzz_tokgguf.c"
 #include "fuzz/fuzz_tokjson.c"
+#include "fuzz/fuzz_wordnet.c"
 #include "modex/util.h"
 
 static const struct { const char *name; int (*fn)(const uint8_t *, size_t); } harness[] = {
     {"config", fuzz_config}, {"gguf", fuzz_gguf}, {"gpt2vocab", fuzz_gpt2vocab}, {"probe", fuzz_probe},
     {"safetensors", fuzz_safetensors}, {"spm", fuzz_spm}, {"stindex", fuzz_stindex},
-    {"tokgguf", fuzz_tokgguf}, {"tokjson", fuzz_tokjson},
+    {"tokgguf", fuzz_tokgguf}, {"tokjson", fuzz_tokjson}, {"wordnet", fuzz_wordnet},
 };
 
 static void test_regressions(void **state) {

@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "modex/job.h"
 #include "modex/util.h"
 
 static char dir[64];
@@ -82,6 +83,30 @@ static void test_sigbus_names_file(void **state) {
     free(p);
 }
 
+/* The same in a job on the worker thread (which blocks the other signals). */
+static int job_truncate_mapped(Job *j, void *arg) {
+    (void)j;
+    child_truncate_mapped(arg);
+    return 0;
+}
+static void child_truncate_in_job(const char *path) {
+    JobQueue *q = modex_jobs_new();
+    Job *j = modex_job_submit(q, "truncate", job_truncate_mapped, (void *)path, NULL);
+    modex_job_wait(j);
+    _exit(0); /* not reached: the worker exits 2 */
+}
+
+static void test_sigbus_in_job_names_file(void **state) {
+    (void)state;
+    char *p = make_file("big2.bin", 1 << 20), buf[2048];
+    int st = in_child(child_truncate_in_job, p, buf, sizeof buf);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 2);
+    assert_non_null(strstr(buf, p));
+    assert_non_null(strstr(buf, "shrank"));
+    free(p);
+}
+
 static void test_small_file_is_copied(void **state) {
     (void)state;
     char *p = make_file("small.bin", 100000);
@@ -128,6 +153,40 @@ static void test_sigterm_removes_temp(void **state) {
     free(p);
 }
 
+/* A handler installed before (ncurses' terminal restore) runs after the temp files go. */
+static const char *chained_mark;
+static void previous_handler(int sig) {
+    FILE *f = fopen(chained_mark, "w");
+    if (f) { fprintf(f, "%d", sig); fclose(f); }
+    _exit(7);
+}
+
+static void child_term_chained(const char *path) {
+    signal(SIGTERM, previous_handler);
+    modex_signals_install();
+    OutFile o;
+    if (modex_out_open(&o, path, 0, NULL)) _exit(98);
+    fputs("half a file", o.f);
+    fflush(o.f);
+    raise(SIGTERM);
+    _exit(0);
+}
+
+static void test_sigterm_chains_previous_handler(void **state) {
+    (void)state;
+    char *p = modex_path_join(dir, "out2.csv"), buf[256];
+    char *mark = modex_path_join(dir, "mark");
+    chained_mark = mark;
+    int before = count_entries();
+    int st = in_child(child_term_chained, p, buf, sizeof buf);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 7);
+    assert_true(modex_file_exists(mark));
+    assert_false(modex_file_exists(p));
+    assert_int_equal(count_entries(), before + 1); /* the mark only: no out2.csv.XXXXXX */
+    free(p); free(mark);
+}
+
 static void child_mem_limit(const char *arg) {
     (void)arg;
     struct rlimit rl;
@@ -160,8 +219,10 @@ static void test_memory_check(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sigbus_names_file),
+        cmocka_unit_test(test_sigbus_in_job_names_file),
         cmocka_unit_test(test_small_file_is_copied),
         cmocka_unit_test(test_sigterm_removes_temp),
+        cmocka_unit_test(test_sigterm_chains_previous_handler),
         cmocka_unit_test(test_memory_check),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

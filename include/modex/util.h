@@ -46,9 +46,12 @@ int modex_parse_ranges(const char *s, int n, unsigned char *mask);
 int modex_parse_ints(const char *s, int64_t **out);
 
 /* --- reliability (reliability.c) ------------------------------------------------------ */
-/* SIGINT/SIGTERM/SIGHUP remove the temp files of unfinished OutFiles, then end the process
- * by the signal (status 128+n); SIGBUS inside a mapped file prints one line naming the file
- * and exits 2. Called by main(); handlers set later (a job's ^C) take precedence. */
+/* SIGINT/SIGTERM/SIGHUP remove the temp files of unfinished OutFiles, then call the handler
+ * that was there before (e.g. ncurses' terminal restore) or end the process by the signal
+ * (status 128+n); SIGBUS inside a mapped file prints one line naming the file and exits 2.
+ * main() calls it for the commands, not for the explorer (its loop catches them to restore
+ * the terminal; a caller after initscr() would chain to ncurses' handlers). Handlers set
+ * later (a job's ^C, the explorer loop) take precedence. Ignored signals (nohup) stay ignored. */
 void   modex_signals_install(void);
 /* Files up to this size are read into memory at open instead of mapped (a copy cannot be
  * truncated under us); env MODEX_MAP_COPY_MAX (bytes) overrides the default of 64 MiB. */

@@ -16,12 +16,16 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
-    modex_signals_install(); /* no temp file outlives ^C / kill; SIGBUS names the file */
     if (argc >= 2 && modex_is_help(argv[1])) { usage(stdout); return 0; }
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) { printf("modex %s\n", MODEX_VERSION); return 0; }
     if (argc >= 2) {
         const Command *c = modex_find_command(argv[1]);
-        if (c) return c->fn(argc - 1, argv + 1);
+        if (c) {
+            /* no temp file outlives ^C / kill; SIGBUS names the file. The explorer catches
+             * SIGINT/SIGTERM/SIGHUP in its loop (ui/app.c) to restore the terminal first. */
+            if (strcmp(c->name, "tui") != 0) modex_signals_install();
+            return c->fn(argc - 1, argv + 1);
+        }
         if (argv[1][0] == '-' && !modex_find_command("tui")) {
             fprintf(stderr, "modex: unknown option '%s' (see modex --help)\n", argv[1]);
             return 2;

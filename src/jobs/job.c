@@ -123,6 +123,7 @@ static void *worker(void *arg) {
     JobQueue *q = arg;
     sigset_t all;
     sigfillset(&all);
+    sigdelset(&all, SIGBUS); sigdelset(&all, SIGSEGV); sigdelset(&all, SIGFPE); sigdelset(&all, SIGILL);
     pthread_sigmask(SIG_BLOCK, &all, NULL); /* already inherited blocked; said again for clarity */
     pthread_mutex_lock(&q->mu);
     for (;;) {
@@ -177,6 +178,9 @@ JobQueue *modex_jobs_new(void) {
     /* The worker starts with every signal blocked, so SIGINT & co reach the UI thread. */
     sigset_t all, old;
     sigfillset(&all);
+    /* but not the faults a bad memory access raises: blocked, they would kill the process
+     * without running the handlers (the SIGBUS guard of a truncated mapped file) */
+    sigdelset(&all, SIGBUS); sigdelset(&all, SIGSEGV); sigdelset(&all, SIGFPE); sigdelset(&all, SIGILL);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     int rc = pthread_create(&q->thread, NULL, worker, q);
     pthread_sigmask(SIG_SETMASK, &old, NULL);

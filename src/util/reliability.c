@@ -39,9 +39,20 @@ static void remove_temps(void) {
         }
 }
 
-/* Removes the temp files, then dies of the signal itself (the shell sees 128+n). */
+/* The handlers found at install (ncurses' terminal restore, when the explorer installs
+ * after initscr): called after the temp files are gone. */
+static struct sigaction fatal_prev[3];
+
+/* Removes the temp files, then hands over to the previous handler, or dies of the signal
+ * itself (the shell sees 128+n). */
 static void on_fatal(int sig) {
     remove_temps();
+    for (int i = 0; i < 3; i++) {
+        if (fatal_signals[i] != sig) continue;
+        const struct sigaction *p = &fatal_prev[i];
+        if (p->sa_flags & SA_SIGINFO) { if (p->sa_sigaction) { p->sa_sigaction(sig, NULL, NULL); return; } }
+        else if (p->sa_handler != SIG_DFL && p->sa_handler != SIG_IGN) { p->sa_handler(sig); return; }
+    }
     signal(sig, SIG_DFL);
     raise(sig);
 }
@@ -131,7 +142,10 @@ size_t modex_map_copy_max(void) {
 void modex_signals_install(void) {
     for (size_t i = 0; i < sizeof fatal_signals / sizeof *fatal_signals; i++) {
         struct sigaction sa, old;
-        if (sigaction(fatal_signals[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue; /* nohup */
+        if (sigaction(fatal_signals[i], NULL, &old) != 0) continue;
+        if (!(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_IGN) continue; /* nohup */
+        if (!(old.sa_flags & SA_SIGINFO) && old.sa_handler == on_fatal) continue; /* twice */
+        fatal_prev[i] = old;
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = on_fatal;
         sigemptyset(&sa.sa_mask);
