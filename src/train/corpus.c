@@ -552,10 +552,13 @@ int modex_corpus_write(const char *path, const char *probe_path, uint64_t seed, 
                     hset_add(&mine, ht);
                     break;
                 }
-                char lab[2] = {(char)('0' + e.label), 0};
+                char lab[2] = {(char)('0' + e.label), 0}, ans[40] = "";
+                /* the answer is appended to the text byte-exact (probe format): the corpus
+                 * puts one space between them, so the field carries it */
+                if (e.answer[0]) snprintf(ans, sizeof ans, " %s", e.answer);
                 bad = put_field(o.f, e.text, 0) || put_field(o.f, e.function, 0) ||
                       put_field(o.f, e.sub, 0) || put_field(o.f, lab, 0) ||
-                      put_field(o.f, e.span, 0) || put_field(o.f, e.answer, 1);
+                      put_field(o.f, e.span, 0) || put_field(o.f, ans, 1);
             }
         free(mine.v);
         if (bad) {
