@@ -346,6 +346,19 @@ static void test_spm_style_json(void **st) {
     unlink(tmp("spm.json"));
 }
 
+/* BPE with an end-of-word suffix (as CLIP's), Whitespace pre-tokenizer, BPEDecoder */
+static void test_bpe_suffix(void **st) {
+    (void)st;
+    const char *j = "{\"pre_tokenizer\": {\"type\": \"Whitespace\"}, \"decoder\": {\"type\": \"BPEDecoder\", \"suffix\": \"</w>\"},\n"
+                    "\"model\": {\"type\": \"BPE\", \"end_of_word_suffix\": \"</w>\", \"vocab\": {\"a\": 0, \"b\": 1, \"a</w>\": 2,"
+                    " \"b</w>\": 3, \"ab</w>\": 4, \"ab\": 5}, \"merges\": [\"a b</w>\"]}}";
+    write_file(tmp("sfx.json"), j, strlen(j));
+    Tokenizer *t = load_ok(tmp("sfx.json"));
+    expect_ids(t, "ab ba", 1, (const int32_t[]){4, 1, 2}, 3);
+    modex_tok_free(t);
+    unlink(tmp("sfx.json"));
+}
+
 // --- random text: byte-level BPE and SentencePiece with byte fallback are lossless ----------
 /* (except for U+2581 itself, which SentencePiece decodes as a space, as sentencepiece does) */
 static void test_random_roundtrip(void **st) {
@@ -541,6 +554,10 @@ static void test_unknown_model_type(void **st) {
     const char *bad = "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []},\n \"normalizer\": {\"type\": \"Nope\"}}";
     write_file(tmp("tokenizer.json"), bad, strlen(bad));
     expect_load_error(tmp("tokenizer.json"), "normalizer type 'Nope' is not supported", NULL);
+    const char *oob = "{\"model\": {\"type\": \"WordPiece\", \"vocab\": {\"a\": 0, \"[UNK]\": 1}, \"unk_token\": \"[UNK]\"},"
+                      " \"post_processor\": {\"type\": \"BertProcessing\", \"cls\": [\"[CLS]\", 7], \"sep\": [\"[SEP]\", 1]}}";
+    write_file(tmp("tokenizer.json"), oob, strlen(oob));
+    expect_load_error(tmp("tokenizer.json"), "post_processor: special token id 7 is outside the vocabulary", "(expected 0..1)");
     const char *broken = "{\"model\": {\"type\": \"BPE\",\n \"vocab\": {\"a\": 0,}}}";
     write_file(tmp("tokenizer.json"), broken, strlen(broken));
     expect_load_error(tmp("tokenizer.json"), "tokenizer.json:2:", "(expected JSON)");
@@ -613,7 +630,7 @@ int main(void) {
         cmocka_unit_test(test_wordpiece),     cmocka_unit_test(test_unigram),
         cmocka_unit_test(test_llama_spm),     cmocka_unit_test(test_llama_gguf),
         cmocka_unit_test(test_spm_style_json), cmocka_unit_test(test_random_roundtrip),
-        cmocka_unit_test(test_gguf_bpe),
+        cmocka_unit_test(test_gguf_bpe),      cmocka_unit_test(test_bpe_suffix),
         cmocka_unit_test(test_threads),       cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_unknown_model_type), cmocka_unit_test(test_malformed_merges),
         cmocka_unit_test(test_truncated_spm),

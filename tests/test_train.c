@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "modex/parallel.h"
 #include "modex/safetensors.h"
+#include "modex/forward.h"
 #include "modex/train.h"
 #include "modex/util.h"
 
@@ -269,6 +270,23 @@ static void test_saved_folder_round_trips(void **state) {
     char *f32path = modex_path_join(f32dir, "");
     if (modex_train_logits(f32dir, ids, 12, l2, &err)) fail_msg("%s", err.msg);
     assert_memory_equal(l1, l2, 12 * d.V * sizeof *l1);
+    /* modex's inference engine loads the saved folder and gives the trainer's logits */
+    Model *mm = modex_model_open(f32dir, &err);
+    if (!mm) fail_msg("%s", err.msg);
+    int st2[2] = {0, 12};
+    Batch bt = {1, ids, st2};
+    ForwardOpts fo = {.logits = LOGITS_ALL};
+    float *l3 = malloc(12 * d.V * sizeof *l3);
+    assert_int_equal(modex_forward(mm, &bt, &fo, NULL, l3, &err), 0);
+    double worst = 0;
+    for (int i = 0; i < 12 * d.V; i++) {
+        double df = fabs((double)l3[i] - l1[i]);
+        if (df > worst) worst = df;
+    }
+    printf("  inference engine vs trainer logits: max|diff| %.3g\n", worst);
+    assert_true(worst <= 1e-4);
+    free(l3);
+    modex_model_free(mm);
     free(q);
     if (modex_gpt2_load(bfdir, &e, &q, &err)) fail_msg("%s", err.msg);
     for (size_t k = 0; k < off[N_PARAM]; k++) assert_true(q[k] == modex_bf16_to_f32(modex_f32_to_bf16(p[k])));

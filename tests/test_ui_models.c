@@ -201,8 +201,18 @@ static void test_perturb_table(void **st) {
     assert_int_equal(modex_session_run(s, CMD_TOGGLE, NULL) & SESS_ERROR, 0);
     assert_int_equal(modex_mask_layer_count(&s->mask, 0), 16);
     assert_string_equal(modex_table_cell(modex_session_table(s, VIEW_EXPERTS), 3, 1), "M");
+    const ViewTable *lt = modex_session_table(s, VIEW_LAYERS);
+    assert_string_equal(modex_table_cell(lt, 0, modex_table_col(lt, "masked")), "16");
+    assert_string_equal(modex_table_cell(lt, 1, modex_table_col(lt, "masked")), "0");
+    /* the neurons of expert 3 show the mask too, the others do not */
+    const ViewTable *nt = modex_session_table(s, VIEW_NEURONS);
+    for (int r = 0; r < nt->n_rows; r++)
+        assert_string_equal(modex_table_cell(nt, r, 2), s->as->a->layers[0].assign[nt->id[r]] == 3 ? "M" : "");
     modex_session_run(s, CMD_TOGGLE, NULL);
     assert_int_equal(modex_mask_count(&s->mask), 0);
+    assert_string_equal(modex_table_cell(modex_session_table(s, VIEW_EXPERTS), 3, 1), "");
+    lt = modex_session_table(s, VIEW_LAYERS);
+    assert_string_equal(modex_table_cell(lt, 0, modex_table_col(lt, "masked")), "0");
     modex_perturb_result_free(&clean);
     modex_perturb_result_free(&masked);
     modex_perturber_free(pt);

@@ -17,7 +17,7 @@ cmp -s "$T/a.txt" "$T/b.txt" && cmp -s "$T/a.csv" "$T/b.csv" || fail "same seed 
 cmp -s "$T/a.txt" "$T/c.txt" && fail "another seed gave the same corpus"
 [ "$(wc -l < "$T/a.txt")" = 3000 ] || fail "line count"
 [ "$(head -1 "$T/a.csv")" = "text,function,subfunction,label,span,answer" ] || fail "probe header"
-for s in sentiment capital_of sense_bank animal_vs_tool sum_parity in_europe is_mammal is_metal; do
+for s in sentiment capital_of sense_bank animal_vs_tool sum_carry in_europe is_mammal is_metal; do
   grep -q "\"$s\"" "$T/a.csv" || fail "probe lacks $s"
 done
 

@@ -39,6 +39,8 @@ screen | grep -Eq '^ +2 done +256 +8 ' || fail "layer rows"
 tm send-keys Enter
 wait_for "layer 0: 8 experts x 3 sub-functions" "experts view"
 wait_for "z-score" "heatmap legend"
+# NO_COLOR: attributes only (no foreground colours), the glyphs carry the values
+[ "$(tm capture-pane -e -p | grep -c "$(printf '\033')\[3[0-7]m\|$(printf '\033')\[38;5")" = 0 ] || fail "colours under NO_COLOR"
 # 8 heatmap rows of ramp glyphs
 [ "$(screen | grep -Ec '^ +[0-7] .*[@%#*+=:.-]{4}')" -ge 8 ] || fail "heatmap rows"
 # --- the mouse: a click (X10 report) on screen row 8 selects expert 5, the wheel scrolls ---------

@@ -27,4 +27,12 @@ const Command *modex_command_at(int i);
 /* Helpers shared by the commands. Returns 1 if argv[i] is --help / -h. */
 int modex_is_help(const char *a);
 
+/* Opens the probe CSV, the model and its tokenizer (tok_path, else the one beside the model).
+ * 0 with all three open; else prints the one-line error, closes what was opened, returns 2. */
+struct Probe;
+struct Model;
+struct Tokenizer;
+int modex_cli_open_inputs(const char *model_path, const char *probe_path, const char *tok_path, struct Probe *probe,
+                          struct Model **m, struct Tokenizer **t);
+
 #endif

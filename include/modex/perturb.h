@@ -4,10 +4,11 @@
  * Metrics (one primary value per sub-function, `kind`):
  *   0 accuracy  causal LM, the sub-function has rows with an `answer`: over those rows (any
  *               label), the share where the model's argmax at the context's last token equals
- *               the answer's first token. Context: the text before the row's span when the
- *               row has one (trailing blanks dropped when the answer starts with a blank:
- *               "The capital of France is" + " Paris" for the span "Paris"), else the whole
- *               text. Answer token rule: encode(context + answer) (answer appended
+ *               the answer's first token. Context: when the text ends with the row's span
+ *               (only punctuation and blanks after it: a statement such as "The capital of
+ *               France is Paris." with span "Paris"), the text before the span, trailing
+ *               blanks dropped when the answer starts with a blank ("The capital of France
+ *               is" + " Paris"); otherwise (a prompt such as "Q: ... A:") the whole text. Answer token rule: encode(context + answer) (answer appended
  *               byte-exact, so write " Paris" when a space belongs before it); when the
  *               context's own tokens are a prefix of it, the answer's first token is the next
  *               one; when the context's last token merges with the answer, encode(answer)

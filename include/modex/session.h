@@ -33,6 +33,7 @@ typedef struct ViewTable {
     unsigned char *mark;/* [n_rows * n_cols] 1 = functional expert (heat cells), masked (others) */
     int *id;            /* [n_rows] layer / expert / neuron / sub-function / command */
     double heat_lo, heat_hi; /* range of the heat cells, for shading */
+    int borrowed;       /* names and cell texts belong to another table (a sorted view of it) */
 } ViewTable;
 
 void modex_table_free(ViewTable *t);
@@ -40,6 +41,8 @@ const char *modex_table_cell(const ViewTable *t, int row, int col);
 int modex_table_col(const ViewTable *t, const char *name); /* -1 if none */
 /* Stable sort by column (numbers by value, NaN last either way; text by strcmp). */
 void modex_table_sort(ViewTable *t, int col, int desc);
+/* A copy that shares base's texts (free it before base). */
+void modex_table_view(ViewTable *dst, const ViewTable *base);
 /* Keeps the rows where some cell contains text (case-insensitive); "" keeps all. */
 void modex_table_filter(ViewTable *t, const char *text);
 /* The table as CSV (libcsv writer): header, then the rows as shown. 0 or -1 with err. */
@@ -90,10 +93,15 @@ typedef struct Session {
     int heat_raw;               /* heat cells: raw mean activation instead of z-scores */
     ViewId view, prev_view;
     ViewState vs[VIEW_COUNT];
-    ViewTable tab[VIEW_COUNT];  /* cached tables */
-    long long tab_gen[VIEW_COUNT];
+    ViewTable base[VIEW_COUNT]; /* cached content, natural order */
+    long long base_key[VIEW_COUNT];
+    int base_mask_gen[VIEW_COUNT];
+    ViewTable tab[VIEW_COUNT];  /* the base filtered and sorted (borrowing its texts) */
+    int tab_vgen[VIEW_COUNT];
+    int vgen[VIEW_COUNT];       /* bumped when a view's sort or filter changes */
     int gen;                    /* bumped when any table's content may change */
     int pgen;                   /* bumped by perturbation results (only its table changes) */
+    int agen;                   /* bumped by analysis snapshots (a layer finished) */
     int page_rows;              /* rows the UI shows per page (set by the UI) */
     char msg[1024];             /* status message */
     int msg_err;

@@ -17,7 +17,10 @@ void modex_tok_free(Tokenizer *t);
 
 typedef struct TokEncoding {
     int32_t *ids;
-    int32_t *begin, *end;  /* byte range [begin,end) of each token in the ORIGINAL text; -1,-1 for added special tokens */
+    int32_t *begin, *end;  /* byte range [begin,end) of each token in the ORIGINAL text; -1,-1 for added special tokens.
+                              A token holding part of a character (byte pieces) gets the whole
+                              character's range; text a normalizer inserted (U+2581 prefix) gets
+                              the range of the character it was inserted before. */
     int n;
 } TokEncoding;
 

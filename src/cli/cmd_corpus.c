@@ -11,7 +11,7 @@ static void usage(FILE *f) {
                "Writes a synthetic English corpus (one document per line) whose semantic,\n"
                "knowledge and task sub-functions are known by construction, and a held-out\n"
                "probe CSV (text,function,subfunction,label,span,answer; the answer follows the\n"
-               "text after one space). Same seed, same bytes. Defaults: --seed 1 --lines 200000\n"
+               "text with its leading space). Same seed, same bytes. Defaults: --seed 1 --lines 200000\n"
                "--probe-per-sub 60.\n");
 }
 

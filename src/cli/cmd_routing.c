@@ -212,17 +212,15 @@ static int cmd_routing(int argc, char **argv) {
     modex_set_threads(threads);
     Error err = {0};
     Probe probe;
-    if (modex_probe_load(&probe, probe_path, &err)) { modex_error_print(&err); return 2; }
-    Model *m = modex_model_open(model_path, &err);
-    if (!m) { modex_error_print(&err); modex_probe_free(&probe); return 2; }
-    Tokenizer *t = modex_tok_load(tok_path ? tok_path : model_path, &err);
+    Model *m;
+    Tokenizer *t;
+    if (modex_cli_open_inputs(model_path, probe_path, tok_path, &probe, &m, &t)) return 2;
     int rc = 2, L = m->cfg.n_layer, native = m->cfg.n_experts > 0;
     JobQueue *q = NULL;
     Job *j = NULL;
     r.m = m; r.t = t; r.p = &probe;
     r.layers = modex_xmalloc((size_t)L + 1);
     memset(r.layers, 1, (size_t)L);
-    if (!t) { modex_error_print(&err); goto out; }
     if (layers_s && (modex_parse_ranges(layers_s, L, r.layers) || native)) {
         if (native) fprintf(stderr, "modex: --layers: a native MoE model is routed on every layer (drop --layers)\n");
         else fprintf(stderr, "modex: --layers: '%s' (e.g. 0-5,8 with layers 0..%d)\n", layers_s, L - 1);

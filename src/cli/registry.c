@@ -1,6 +1,9 @@
 /* registry.c — the table of subcommands, filled by MODEX_COMMAND constructors. */
 #include "modex/cli.h"
 #include <string.h>
+#include "modex/model.h"
+#include "modex/probe.h"
+#include "modex/tokenizer.h"
 
 #define MAX_COMMANDS 64
 static const Command *commands[MAX_COMMANDS];
@@ -23,3 +26,20 @@ int modex_command_count(void) { return n_commands; }
 const Command *modex_command_at(int i) { return i >= 0 && i < n_commands ? commands[i] : NULL; }
 
 int modex_is_help(const char *a) { return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0; }
+
+int modex_cli_open_inputs(const char *model_path, const char *probe_path, const char *tok_path, Probe *probe, Model **m,
+                          Tokenizer **t) {
+    Error err = {0};
+    *m = NULL;
+    *t = NULL;
+    if (modex_probe_load(probe, probe_path, &err)) { modex_error_print(&err); return 2; }
+    if (!(*m = modex_model_open(model_path, &err))) { modex_error_print(&err); modex_probe_free(probe); return 2; }
+    if (!(*t = modex_tok_load(tok_path ? tok_path : model_path, &err))) {
+        modex_error_print(&err);
+        modex_model_free(*m);
+        *m = NULL;
+        modex_probe_free(probe);
+        return 2;
+    }
+    return 0;
+}

@@ -153,9 +153,18 @@ static int cmp_len_desc(const void *a, const void *b, void *ctx) {
     return x < y ? -1 : x > y;
 }
 
-/* The answer's tokens for a row (rule in perturb.h). Rows with a span predict the answer
- * from the text before the span (its trailing blanks dropped when the answer starts with
- * one: "The capital of France is| Paris"); other rows from the whole text. */
+/* A statement that ends with its span ("The capital of France is Paris.": only punctuation
+ * and blanks follow the span) is completed at the span; any other text at its end. */
+static int span_ends_text(const char *text, size_t len, const ProbeUnit *u) {
+    if (u->span_begin < 0) return 0;
+    for (size_t i = (size_t)u->span_end; i < len; i++)
+        if (!strchr(" \t.,!?;:'\"", text[i])) return 0;
+    return 1;
+}
+
+/* The answer's tokens for a row (rule in perturb.h). Rows whose text ends with the span
+ * predict the answer from the text before the span (its trailing blanks dropped when the
+ * answer starts with one: "The capital of France is| Paris"); other rows from the whole text. */
 static int answer_token(Perturber *pt, int row, Error *err) {
     const Probe *p = pt->p;
     const ProbeRow *r = &p->rows[row];
@@ -165,7 +174,7 @@ static int answer_token(Perturber *pt, int row, Error *err) {
     const int32_t *ctx = pt->ids[ti];
     int n = pt->n_ids[ti] - pt->n_suffix;
     TokEncoding ce = {0};
-    if (u->span_begin >= 0) {
+    if (span_ends_text(p->texts[ti], lt, u)) {
         lt = (size_t)u->span_begin;
         if (la && (r->answer[0] == ' ' || r->answer[0] == '\t'))
             while (lt > 0 && (p->texts[ti][lt - 1] == ' ' || p->texts[ti][lt - 1] == '\t')) lt--;

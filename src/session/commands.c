@@ -189,7 +189,7 @@ static int do_sort(Session *s, const char *args) {
         char col[128];
         const char *sp = strchr(args, ' ');
         size_t n = sp ? (size_t)(sp - args) : strlen(args);
-        if (n == 0) { vs->sort_col = -1; s->gen++; modex_session_msg(s, 0, "natural order"); return SESS_REDRAW; }
+        if (n == 0) { vs->sort_col = -1; s->vgen[s->view]++; modex_session_msg(s, 0, "natural order"); return SESS_REDRAW; }
         if (n >= sizeof col) n = sizeof col - 1;
         memcpy(col, args, n);
         col[n] = 0;
@@ -201,7 +201,7 @@ static int do_sort(Session *s, const char *args) {
         vs->sort_desc = !strcmp(rest, "desc");
         vs->col = c;
     }
-    s->gen++;
+    s->vgen[s->view]++;
     modex_session_msg(s, 0, "sorted by %s%s", t->cols[vs->sort_col], vs->sort_desc ? " (descending)" : "");
     return SESS_REDRAW;
 }
@@ -321,7 +321,7 @@ int modex_session_run(Session *s, CmdId id, const char *args) {
     case CMD_FIND:
         if (!a) { snprintf(s->msg, sizeof s->msg, "find "); return SESS_PROMPT; }
         snprintf(vs->filter, sizeof vs->filter, "%s", a);
-        s->gen++;
+        s->vgen[s->view]++;
         vs->cur = vs->top = 0;
         t = modex_session_table(s, s->view);
         if (*a) modex_session_msg(s, 0, "%d rows contain '%s'", t->n_rows, a);

@@ -107,7 +107,7 @@ int modex_session_poll(Session *s) {
             modex_snapshot_release(s->asnap);
             s->asnap = n;
             s->as = modex_snapshot_data(n);
-            s->gen++;
+            s->agen++; /* a layer finished: layers are immutable once done */
             changed = 1;
         } else modex_snapshot_release(n);
     }
@@ -230,7 +230,11 @@ static void free_inputs(Session *s) {
     memset(&s->probe, 0, sizeof s->probe);
     free(s->model_path); free(s->probe_path); free(s->tok_path);
     s->model_path = s->probe_path = s->tok_path = NULL;
-    for (int v = 0; v < VIEW_COUNT; v++) { modex_table_free(&s->tab[v]); s->tab_gen[v] = -1; }
+    for (int v = 0; v < VIEW_COUNT; v++) {
+        modex_table_free(&s->tab[v]); /* before the base it borrows from */
+        modex_table_free(&s->base[v]);
+        s->base_key[v] = -1;
+    }
 }
 
 /* Loads into a fresh set, then swaps: a failed `open` keeps what was open. */
@@ -265,7 +269,7 @@ int modex_session_open(Session *s, const SessionOpts *o, Error *err) {
     s->o.analysis.layers = NULL; /* the explorer analyses every layer */
     s->page_rows = 20;
     s->view = s->prev_view = VIEW_LAYERS;
-    for (int v = 0; v < VIEW_COUNT; v++) s->tab_gen[v] = -1;
+    for (int v = 0; v < VIEW_COUNT; v++) s->base_key[v] = -1;
     if (load(s, o->model_path, o->probe_path, o->tok_path, err)) {
         modex_jobs_free(s->q);
         s->q = NULL;
@@ -295,8 +299,7 @@ void modex_session_close(Session *s) {
 
 // --- masks ----------------------------------------------------------------------------------------
 void modex_session_mask_changed(Session *s) {
-    s->mask_gen++;
-    s->gen++;
+    s->mask_gen++; /* the tables patch their mask columns */
     s->perturb_wanted = 1;
     s->t_toggle = modex_now();
     s->t_updated = 0;

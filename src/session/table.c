@@ -8,11 +8,31 @@
 #include "modex/util.h"
 
 void modex_table_free(ViewTable *t) {
-    if (t->cell)
-        for (int i = 0; i < t->n_rows * t->n_cols; i++) free(t->cell[i]);
-    for (int c = 0; c < t->n_cols && t->cols; c++) free(t->cols[c]);
-    free(t->cols); free(t->kind); free(t->cell); free(t->num); free(t->mark); free(t->id);
+    if (!t->borrowed) {
+        if (t->cell)
+            for (int i = 0; i < t->n_rows * t->n_cols; i++) free(t->cell[i]);
+        for (int c = 0; c < t->n_cols && t->cols; c++) free(t->cols[c]);
+        free(t->cols);
+        free(t->kind);
+    }
+    free(t->cell); free(t->num); free(t->mark); free(t->id);
     memset(t, 0, sizeof *t);
+}
+
+void modex_table_view(ViewTable *dst, const ViewTable *b) {
+    *dst = *b;
+    dst->borrowed = 1;
+    size_t n = (size_t)b->n_rows * b->n_cols + 1;
+    dst->cell = modex_xmalloc(n * sizeof *dst->cell);
+    dst->num = modex_xmalloc(n * sizeof *dst->num);
+    dst->mark = modex_xmalloc(n);
+    dst->id = modex_xmalloc(((size_t)b->n_rows + 1) * sizeof *dst->id);
+    if (n > 1) {
+        memcpy(dst->cell, b->cell, (n - 1) * sizeof *dst->cell);
+        memcpy(dst->num, b->num, (n - 1) * sizeof *dst->num);
+        memcpy(dst->mark, b->mark, n - 1);
+        memcpy(dst->id, b->id, (size_t)b->n_rows * sizeof *dst->id);
+    }
 }
 
 const char *modex_table_cell(const ViewTable *t, int row, int col) {
@@ -85,7 +105,8 @@ void modex_table_filter(ViewTable *t, const char *text) {
         int hit = 0;
         for (int c = 0; c < C && !hit; c++) hit = strcasestr(t->cell[(size_t)i * C + c], text) != NULL;
         if (hit) order[kept++] = i;
-        else for (int c = 0; c < C; c++) { free(t->cell[(size_t)i * C + c]); t->cell[(size_t)i * C + c] = NULL; }
+        else if (!t->borrowed)
+            for (int c = 0; c < C; c++) { free(t->cell[(size_t)i * C + c]); t->cell[(size_t)i * C + c] = NULL; }
     }
     int R = t->n_rows;
     t->n_rows = kept;

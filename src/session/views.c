@@ -257,23 +257,71 @@ static void build_help(Session *s, ViewTable *t) {
 }
 
 // --- cached access ----------------------------------------------------------------------------------
-const ViewTable *modex_session_table(Session *s, ViewId v) {
-    ViewTable *t = &s->tab[v];
-    long long key = v == VIEW_PERTURB ? (long long)s->gen * 1000003LL + s->pgen : s->gen;
-    if (s->tab_gen[v] != key) {
-        modex_table_free(t);
-        switch (v) {
-        case VIEW_LAYERS: build_layers(s, t); break;
-        case VIEW_EXPERTS: build_experts(s, t); break;
-        case VIEW_NEURONS: build_neurons(s, t); break;
-        case VIEW_PERTURB: build_perturb(s, t); break;
-        default: build_help(s, t); break;
+/* Mask columns follow the mask without rebuilding the rest (a toggle must redraw fast). */
+static void set_cell(ViewTable *t, int r, int c, const char *txt, double num, int mark) {
+    size_t i = (size_t)r * t->n_cols + c;
+    if (strcmp(t->cell[i], txt)) { free(t->cell[i]); t->cell[i] = modex_xstrdup(txt); }
+    t->num[i] = num;
+    t->mark[i] = (unsigned char)mark;
+}
+
+static void patch_masks(Session *s, ViewId v, ViewTable *b) {
+    const LayerResult *lr = modex_session_layer(s, s->layer);
+    if (v == VIEW_LAYERS) {
+        int c = modex_table_col(b, "masked");
+        for (int r = 0; r < b->n_rows && c >= 0; r++) {
+            int n = s->mask.on ? modex_mask_layer_count(&s->mask, b->id[r]) : 0;
+            char buf[32];
+            snprintf(buf, sizeof buf, "%d", n);
+            set_cell(b, r, c, buf, n, n > 0);
         }
+    } else if (v == VIEW_EXPERTS && lr) {
+        for (int r = 0; r < b->n_rows; r++) {
+            int m = expert_masked(s, lr, b->id[r]);
+            set_cell(b, r, 1, m == 2 ? "M" : m == 1 ? "m" : "", NAN, 0);
+        }
+    } else if (v == VIEW_NEURONS && lr) {
+        const unsigned char *on = s->mask.on ? s->mask.on + (size_t)s->layer * s->mask.width : NULL;
+        for (int r = 0; r < b->n_rows; r++) set_cell(b, r, 2, on && on[b->id[r]] ? "M" : "", NAN, 0);
+    }
+}
+
+const ViewTable *modex_session_table(Session *s, ViewId v) {
+    /* content (cell texts) is rebuilt when the data changes; sort and filter only reorder it */
+    ViewTable *b = &s->base[v], *t = &s->tab[v];
+    long long key = s->gen;
+    if (v == VIEW_PERTURB) key = ((long long)s->gen * 1000003LL + s->pgen) * 1000003LL + s->mask_gen;
+    else if (v == VIEW_LAYERS) key = (long long)s->gen * 1000003LL + s->agen;
+    else if (v == VIEW_EXPERTS || v == VIEW_NEURONS) key = (long long)s->gen * 2 + (modex_session_layer(s, s->layer) != NULL);
+    int fresh = 0;
+    if (s->base_key[v] != key || !b->cols) {
+        modex_table_free(t);
+        modex_table_free(b);
+        switch (v) {
+        case VIEW_LAYERS: build_layers(s, b); break;
+        case VIEW_EXPERTS: build_experts(s, b); break;
+        case VIEW_NEURONS: build_neurons(s, b); break;
+        case VIEW_PERTURB: build_perturb(s, b); break;
+        default: build_help(s, b); break;
+        }
+        s->base_key[v] = key;
+        s->base_mask_gen[v] = s->mask_gen;
+        fresh = 1;
+    }
+    if (s->base_mask_gen[v] != s->mask_gen) {
+        modex_table_free(t); /* it borrows the texts patch_masks replaces */
+        patch_masks(s, v, b);
+        s->base_mask_gen[v] = s->mask_gen;
+        fresh = 1;
+    }
+    if (fresh || s->tab_vgen[v] != s->vgen[v] || !t->cols) {
         ViewState *vs = &s->vs[v];
+        modex_table_free(t);
+        modex_table_view(t, b);
         modex_table_filter(t, vs->filter);
         if (vs->sort_col >= t->n_cols) vs->sort_col = -1;
         if (vs->sort_col >= 0) modex_table_sort(t, vs->sort_col, vs->sort_desc);
-        s->tab_gen[v] = key;
+        s->tab_vgen[v] = s->vgen[v];
     }
     ViewState *vs = &s->vs[v];
     if (vs->cur >= t->n_rows) vs->cur = t->n_rows - 1;

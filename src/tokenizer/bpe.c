@@ -53,7 +53,23 @@ static int initial_symbols(const Tokenizer *t, const char *s, int32_t n, Sym *sy
     for (int32_t i = 0; i < n;) {
         int32_t l = t->byte_level ? 1 : tok_utf8_len((unsigned char)s[i]);
         if (i + l > n) l = n - i;
-        int32_t id = t->byte_level ? t->byte_id[(unsigned char)s[i]] : strmap_get(&t->vocab, s + i, (size_t)l);
+        int32_t id;
+        if (t->bpe_prefix || t->bpe_suffix) { /* prefix on all but the first, suffix on the last */
+            char key[160];
+            size_t kn = 0, pl = t->bpe_prefix && i > 0 ? strlen(t->bpe_prefix) : 0;
+            size_t sl = t->bpe_suffix && i + l == n ? strlen(t->bpe_suffix) : 0;
+            id = -1;
+            if (pl + (size_t)l + sl <= sizeof key) {
+                if (pl) memcpy(key, t->bpe_prefix, pl);
+                kn = pl;
+                memcpy(key + kn, s + i, (size_t)l); kn += (size_t)l;
+                if (sl) memcpy(key + kn, t->bpe_suffix, sl);
+                kn += sl;
+                id = strmap_get(&t->vocab, key, kn);
+            }
+        } else {
+            id = t->byte_level ? t->byte_id[(unsigned char)s[i]] : strmap_get(&t->vocab, s + i, (size_t)l);
+        }
         if (id >= 0) {
             if (unk_start >= 0) { ns = add_sym(sy, ns, t->unk_id, unk_start, unk_len); unk_start = -1; }
             ns = add_sym(sy, ns, id, i, l);

@@ -127,6 +127,7 @@ struct Tokenizer {
     int32_t byte_id[256];               /* <0xXX> pieces, or the byte-level char piece */
     int32_t unk_id, bos_id, eos_id, pad_id, cls_id, sep_id;
     char *cont_prefix;                  /* WordPiece "##" */
+    char *bpe_prefix, *bpe_suffix;      /* BPE continuing_subword_prefix / end_of_word_suffix (forms) */
     int max_chars;                      /* WordPiece max_input_chars_per_word */
     double min_score, max_score;        /* Unigram */
     int max_piece_len;

@@ -178,7 +178,7 @@ void modex_tok_free(Tokenizer *t) {
     free(t->piece); free(t->piece_len); free(t->form); free(t->form_len); free(t->score); free(t->type);
     strmap_free(&t->vocab);
     pairmap_free(&t->merges);
-    free(t->cont_prefix);
+    free(t->cont_prefix); free(t->bpe_prefix); free(t->bpe_suffix);
     for (int i = 0; i < t->n_norm; i++) {
         free(t->norm[i].pat); free(t->norm[i].content);
         if (t->norm[i].re) pcre2_code_free(t->norm[i].re);

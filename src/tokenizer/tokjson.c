@@ -321,8 +321,9 @@ static int load_model(Tokenizer *t, const json_t *m, const char *file, Error *er
     }
     if (!strcmp(ty, "BPE")) {
         t->model = TM_BPE;
-        if (jstr(m, "continuing_subword_prefix") || jstr(m, "end_of_word_suffix"))
-            return modex_error(err, file, "model: BPE with continuing_subword_prefix/end_of_word_suffix is not supported (expected null)");
+        const char *pre = jstr(m, "continuing_subword_prefix"), *suf = jstr(m, "end_of_word_suffix");
+        if (pre && *pre) t->bpe_prefix = modex_xstrdup(pre); /* ASCII in practice: the same bytes in both forms */
+        if (suf && *suf) t->bpe_suffix = modex_xstrdup(suf);
         t->byte_fallback = jbool(m, "byte_fallback", 0);
         t->fuse_unk = jbool(m, "fuse_unk", 0);
         t->ignore_merges = jbool(m, "ignore_merges", 0);
@@ -377,10 +378,10 @@ static int load_model(Tokenizer *t, const json_t *m, const char *file, Error *er
             t->score[i] = json_number_value(s);
         }
         long long unk = jint(m, "unk_id", -1); /* the id encode emits for unknown text */
-        if (unk < -1 || unk >= (long long)json_array_size(vocab))
+        if (unk >= (long long)json_array_size(vocab))
             return modex_error(err, file, "model.unk_id %lld (expected an index into model.vocab of %zu pieces, or null)",
                                unk, json_array_size(vocab));
-        t->unk_id = (int32_t)unk;
+        t->unk_id = unk < 0 ? -1 : (int32_t)unk;
         t->byte_fallback = jbool(m, "byte_fallback", 0);
         t->fuse_unk = 1;
         snprintf(t->kind, sizeof t->kind, "Unigram (tokenizer.json)");
@@ -417,7 +418,12 @@ Tokenizer *tok_load_json(const char *path, Error *err) {
             modex_error(err, path, "added_tokens[%zu] (expected id and content)", i);
             goto fail;
         }
-        int32_t id = (int32_t)jint(v, "id", -1);
+        long long lid = jint(v, "id", -1);
+        if (lid < 0 || lid > 50000000) {
+            modex_error(err, path, "added_tokens[%zu]: id %lld (expected a non-negative token id)", i, lid);
+            goto fail;
+        }
+        int32_t id = (int32_t)lid;
         tok_add_added(t, c, strlen(c), id, jbool(v, "special", 0));
         AddedTok *a = &t->added[t->n_added - 1];
         if (a->id == id) {
@@ -426,6 +432,17 @@ Tokenizer *tok_load_json(const char *path, Error *err) {
         }
     }
     tok_finish(t);
+    for (int k = 0; k < t->n_post_pre + t->n_post_suf; k++) {
+        int32_t id = k < t->n_post_pre ? t->post_pre[k] : t->post_suf[k - t->n_post_pre];
+        if (id < 0 || id >= t->n_vocab) {
+            modex_error(err, path, "post_processor: special token id %d is outside the vocabulary (expected 0..%d)", id, t->n_vocab - 1);
+            goto fail;
+        }
+    }
+    if (t->unk_id >= t->n_vocab) {
+        modex_error(err, path, "model.unk_id %d is outside the vocabulary (expected 0..%d)", t->unk_id, t->n_vocab - 1);
+        goto fail;
+    }
     json_decref(root);
     return t;
 fail:

@@ -7,10 +7,11 @@
  *  knowledge — statements over fixed fact tables (capitals, animal sounds, element symbols,
  *              colours), stated plainly and judged: "Fact check: ... Verdict: true|false"; and
  *              yes/no questions on a class of the subject (in Europe? a mammal? a metal?);
- *  task      — sentiment of short reviews, topic of news-like lines, parity of one-digit sums,
- *              each ending in a label word the model has to continue with.
- * Judging a statement needs a comparison that a 4-layer model did not learn in 3000 steps;
- * the yes/no questions need one recall step and are learnt.
+ *  task      — sentiment of short reviews, topic of news-like lines, one-digit sums (the probe:
+ *              is the sum two digits?), each ending in the word or number to continue with.
+ * Judging a statement, and the parity of a sum, need two steps that the 4-layer sample model
+ * did not learn in 3000 steps (its verdicts stay at chance); the yes/no questions and the sums
+ * themselves are learnt, so their probe rows carry answers the model can give.
  * Every fact and category is repeated many times in varied templates so that a small model
  * learns the function rather than the template. Probe rows come from another RNG stream and
  * skip texts that occur in the corpus (where the space of texts allows it). */
@@ -402,6 +403,12 @@ static void gen_arith(Rng *r, Ex *e, int probe) {
     int c = minus ? a - b : a + b, shown = c;
     const char *op = minus ? "minus" : "plus";
     int mode = probe ? 0 : rng_int(r, 4); /* 0, 3: parity questions */
+    if (probe) { /* the probe: a sum to continue; label 1 when it has two digits (a carry) */
+        do { a = rng_int(r, 10); b = rng_int(r, 10); } while ((a + b >= 10) != e->label);
+        snprintf(e->text, sizeof e->text, "Question: what is %d plus %d? Answer:", a, b);
+        snprintf(e->answer, sizeof e->answer, "%d", a + b);
+        return;
+    }
     if (mode == 1) { /* plain worked sums, digits or words */
         if (rng_int(r, 2)) snprintf(e->text, sizeof e->text, "%d %s %d is %d.", a, op, b, c);
         else snprintf(e->text, sizeof e->text, "%s %s %s is %d.", nums[a], op, nums[b], c);
@@ -458,7 +465,7 @@ static void gen(Rng *r, int s, int label, int probe, Ex *e) {
         e->function = "task"; e->sub = s == SUB_TOPIC_SPORTS ? "topic_sports" : "topic_science";
         gen_topic(r, e, t);
     } else {
-        e->function = "task"; e->sub = "sum_parity";
+        e->function = "task"; e->sub = "sum_carry";
         gen_arith(r, e, probe);
     }
 }
@@ -545,10 +552,13 @@ int modex_corpus_write(const char *path, const char *probe_path, uint64_t seed, 
                     hset_add(&mine, ht);
                     break;
                 }
-                char lab[2] = {(char)('0' + e.label), 0};
+                char lab[2] = {(char)('0' + e.label), 0}, ans[40] = "";
+                /* the answer is appended to the text byte-exact (probe format): the corpus
+                 * puts one space between them, so the field carries it */
+                if (e.answer[0]) snprintf(ans, sizeof ans, " %s", e.answer);
                 bad = put_field(o.f, e.text, 0) || put_field(o.f, e.function, 0) ||
                       put_field(o.f, e.sub, 0) || put_field(o.f, lab, 0) ||
-                      put_field(o.f, e.span, 0) || put_field(o.f, e.answer, 1);
+                      put_field(o.f, e.span, 0) || put_field(o.f, ans, 1);
             }
         free(mine.v);
         if (bad) {

@@ -6,8 +6,6 @@
 #include "modex/util.h"
 #include "ui.h"
 
-int ui_heat_cell(Canvas *cv, int y, int x, int w, double v, double lo, double hi, int functional, int cursor);
-
 static int text_width(const char *s) { /* columns, for ASCII and most UTF-8 */
     int n = 0;
     for (; *s; s++) n += ((unsigned char)*s & 0xC0) != 0x80;

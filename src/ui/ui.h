@@ -50,6 +50,9 @@ const ViewOps *ui_view_ops(ViewId v);
 typedef struct TableGeom { int y0, y_rows, n_shown; } TableGeom;
 int  ui_draw_table(struct App *a, Canvas *cv, const ViewTable *t, ViewState *vs, int y0, int y1, TableGeom *g);
 int  ui_view_export(struct App *a, const char *path, int force, Error *err); /* the session's */
+/* heatmap.c: one cell (w columns: glyphs, then '!' for a functional expert), and the legend. */
+int  ui_heat_cell(Canvas *cv, int y, int x, int w, double v, double lo, double hi, int functional, int cursor);
+void ui_heat_legend(Canvas *cv, int y, double lo, double hi, int raw);
 void ui_view_select(struct App *a, int row);
 
 // --- keys -------------------------------------------------------------------------------------

@@ -1,8 +1,6 @@
 /* view_experts.c — the expert × sub-function heatmap of the selected layer. */
 #include "ui.h"
 
-void ui_heat_legend(Canvas *cv, int y, double lo, double hi, int raw);
-
 static void draw(App *a, Canvas *cv, int y0, int y1) {
     Session *s = a->s;
     const ViewTable *t = modex_session_table(s, VIEW_EXPERTS);
