@@ -32,6 +32,12 @@ int modex_is_help(const char *a);
 struct Probe;
 struct Model;
 struct Tokenizer;
+/* Runs a queued job in the foreground (progress bar on a terminal, ^C cancels): 0 when it
+ * finished, 130 when interrupted ("nothing written" printed), 2 when it failed (its error
+ * printed). */
+struct JobQueue;
+struct Job;
+int modex_cli_run_job(struct JobQueue *q, struct Job *j);
 int modex_cli_open_inputs(const char *model_path, const char *probe_path, const char *tok_path, struct Probe *probe,
                           struct Model **m, struct Tokenizer **t);
 

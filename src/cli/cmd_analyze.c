@@ -111,14 +111,8 @@ static int cmd_analyze(int argc, char **argv) {
             (double)bytes / 1048576.0);
     q = modex_jobs_new();
     j = modex_analysis_submit(q, m, t, &probe, &o);
-    JobState st = modex_job_run_cli(q, j);
-    if (st == JOB_CANCELLED) { fprintf(stderr, "modex: interrupted; nothing written\n"); rc = 130; goto out; }
-    if (st == JOB_FAILED) {
-        JobStatus js;
-        modex_job_status(j, &js);
-        fprintf(stderr, "modex: %s\n", js.error);
-        goto out;
-    }
+    if ((rc = modex_cli_run_job(q, j)) != 0) goto out;
+    rc = 2;
     Snapshot *s = modex_job_latest(j);
     const AnalysisSnap *as = s ? modex_snapshot_data(s) : NULL;
     if (!as || !as->finished) { fprintf(stderr, "modex: analysis produced no result\n"); modex_snapshot_release(s); goto out; }

@@ -265,14 +265,8 @@ static int cmd_perturb(int argc, char **argv) {
     rc = 2;
     q = modex_jobs_new();
     j = modex_job_submit(q, "perturb", job_fn, &r, NULL);
-    JobState st = modex_job_run_cli(q, j);
-    if (st == JOB_CANCELLED) { fprintf(stderr, "modex: interrupted; nothing written\n"); rc = 130; goto out; }
-    if (st == JOB_FAILED) {
-        JobStatus js;
-        modex_job_status(j, &js);
-        fprintf(stderr, "modex: %s\n", js.error);
-        goto out;
-    }
+    if ((rc = modex_cli_run_job(q, j)) != 0) goto out;
+    rc = 2;
     if (interv_write_csv(out, "perturbation.csv", force, write_rows, &r, &err)) { modex_error_print(&err); goto out; }
     fprintf(stderr, "modex: masked %d neurons in layers %s; wrote %s/perturbation.csv\n", modex_mask_count(&r.mask), r.label, out);
     rc = 0;

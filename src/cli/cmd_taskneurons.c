@@ -182,14 +182,8 @@ static int cmd_taskneurons(int argc, char **argv) {
     rc = 2;
     q = modex_jobs_new();
     j = modex_job_submit(q, "taskneurons", job_fn, &r, NULL);
-    JobState st = modex_job_run_cli(q, j);
-    if (st == JOB_CANCELLED) { fprintf(stderr, "modex: interrupted; nothing written\n"); rc = 130; goto out; }
-    if (st == JOB_FAILED) {
-        JobStatus js;
-        modex_job_status(j, &js);
-        fprintf(stderr, "modex: %s\n", js.error);
-        goto out;
-    }
+    if ((rc = modex_cli_run_job(q, j)) != 0) goto out;
+    rc = 2;
     void (*fns[3])(void *, CsvOut *) = {w_neurons, w_overlap, w_experts};
     for (int i = 0; i < 3; i++)
         if (interv_write_csv(out, names[i], force, fns[i], &r, &err)) {

@@ -1,6 +1,9 @@
-/* registry.c — the table of subcommands, filled by MODEX_COMMAND constructors. */
+/* registry.c — the table of subcommands, filled by MODEX_COMMAND constructors, and the
+ * helpers the commands share. */
 #include "modex/cli.h"
+#include <stdio.h>
 #include <string.h>
+#include "modex/job.h"
 #include "modex/model.h"
 #include "modex/probe.h"
 #include "modex/tokenizer.h"
@@ -39,6 +42,21 @@ int modex_cli_open_inputs(const char *model_path, const char *probe_path, const 
         modex_model_free(*m);
         *m = NULL;
         modex_probe_free(probe);
+        return 2;
+    }
+    return 0;
+}
+
+int modex_cli_run_job(JobQueue *q, Job *j) {
+    JobState st = modex_job_run_cli(q, j);
+    if (st == JOB_CANCELLED) {
+        fprintf(stderr, "modex: interrupted; nothing written\n");
+        return 130;
+    }
+    if (st == JOB_FAILED) {
+        JobStatus js;
+        modex_job_status(j, &js);
+        fprintf(stderr, "modex: %s\n", js.error);
         return 2;
     }
     return 0;
