@@ -56,4 +56,19 @@ static inline int interv_write_csv(const char *dir, const char *name, int force,
     free(p);
     return rc;
 }
+
+/* Several CSV files, each by fns[i](ctx, csv): all or none (the ones already renamed are
+ * removed again when a later one fails, unless they replaced files under --force). Prints the
+ * error; 0 ok, -1 failed. */
+static inline int interv_write_all(const char *dir, const char *const *names, void (*const *fns)(void *, CsvOut *), int n,
+                                   int force, void *ctx) {
+    Error err = {0};
+    for (int i = 0; i < n; i++)
+        if (interv_write_csv(dir, names[i], force, fns[i], ctx, &err)) {
+            modex_error_print(&err);
+            for (int k = 0; k < i && !force; k++) { char *p = modex_path_join(dir, names[k]); remove(p); free(p); }
+            return -1;
+        }
+    return 0;
+}
 #endif

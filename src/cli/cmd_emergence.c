@@ -177,12 +177,7 @@ static int cmd_emergence(int argc, char **argv) {
     if ((rc = modex_cli_run_job(q, j)) != 0) goto out;
     rc = 2;
     void (*fns[3])(void *, CsvOut *) = {w_main, w_summary, w_stable};
-    for (int i = 0; i < 3; i++)
-        if (interv_write_csv(out, names[i], force, fns[i], &r, &err)) {
-            modex_error_print(&err);
-            for (int k = 0; k < i && !force; k++) { char *p = modex_path_join(out, names[k]); remove(p); free(p); }
-            goto out;
-        }
+    if (interv_write_all(out, names, fns, 3, force, &r)) goto out;
     for (int k = 0; k < 3; k++) {
         long s = modex_emergence_stable(&r.r, &probe, -1, k, r.o.threshold);
         if (s >= 0) fprintf(stderr, "modex: %s stays >= %g from step %ld\n", measures[k], r.o.threshold, s);

@@ -162,7 +162,6 @@ static int cmd_taskneurons(int argc, char **argv) {
     }
     if (!model_path || !probe_path || !out) { usage(stderr); return 2; }
     modex_set_threads(threads);
-    Error err = {0};
     Probe probe;
     Model *m;
     Tokenizer *t;
@@ -185,12 +184,7 @@ static int cmd_taskneurons(int argc, char **argv) {
     if ((rc = modex_cli_run_job(q, j)) != 0) goto out;
     rc = 2;
     void (*fns[3])(void *, CsvOut *) = {w_neurons, w_overlap, w_experts};
-    for (int i = 0; i < 3; i++)
-        if (interv_write_csv(out, names[i], force, fns[i], &r, &err)) {
-            modex_error_print(&err);
-            for (int k = 0; k < i && !force; k++) { char *p = modex_path_join(out, names[k]); remove(p); free(p); }
-            goto out;
-        }
+    if (interv_write_all(out, names, fns, 3, force, &r)) goto out;
     fprintf(stderr, "modex: top %d neurons per sub-function and layer; wrote task_neurons.csv, overlap.csv, task_experts.csv to %s\n", r.tn.k, out);
     rc = 0;
 out:
