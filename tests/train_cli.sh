@@ -53,7 +53,7 @@ cmp -s "$T/m/config.json" "$T/m2/config.json" || fail "--init changed the shape"
 "$MODEX" train --corpus "$T/a.txt" --out "$T/m" $small --steps 4 2>/dev/null && fail "overwrote without --force"
 "$MODEX" train --corpus "$T/a.txt" --out "$T/i" $small --steps 100000000 --ckpt-every 100000000 2>"$T/ilog" &
 pid=$!
-for _ in $(seq 1 300); do grep -q "step" "$T/ilog" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 300); do grep -Eq "step +[0-9]+/" "$T/ilog" 2>/dev/null && break; sleep 0.1; done
 kill -INT $pid
 wait $pid; rc=$?
 [ $rc = 130 ] || fail "Ctrl-C exit status $rc: $(cat "$T/ilog")"
