@@ -46,6 +46,11 @@ void *modex_job_arg(const Job *j);
 int  modex_job_cancelled(const Job *j); /* check between batches; then return 1 */
 void modex_job_stage(Job *j, const char *stage, int index, int count); /* ("extract", 1, 5) = 2nd of 5 */
 void modex_job_progress(Job *j, double fraction_of_stage);            /* 0..1 */
+/* The same three as callbacks whose context is the Job (AnalysisProgress, EmergenceProgress,
+ * the perturber's cancel test). */
+int  modex_job_cb_cancelled(void *job);
+void modex_job_cb_stage(void *job, const char *stage, int index, int count);
+void modex_job_cb_progress(void *job, double fraction_of_stage);
 void modex_job_fail(Job *j, const Error *e);                          /* then return -1 */
 void modex_job_failf(Job *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

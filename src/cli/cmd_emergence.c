@@ -50,14 +50,11 @@ typedef struct Run {
     EmergenceResult r;
 } Run;
 
-static int cb_cancel(void *c) { return modex_job_cancelled(c); }
-static void cb_stage(void *c, const char *n, int i, int k) { modex_job_stage(c, n, i, k); }
-static void cb_prog(void *c, double f) { modex_job_progress(c, f); }
 
 static int job_fn(Job *j, void *arg) {
     Run *r = arg;
     Error err = {0};
-    EmergenceProgress pr = {j, cb_cancel, cb_stage, cb_prog};
+    EmergenceProgress pr = {j, modex_job_cb_cancelled, modex_job_cb_stage, modex_job_cb_progress};
     int rc = modex_emergence_run(r->paths, r->steps, r->n, r->t, r->p, &r->o, &pr, &r->r, &err);
     if (rc < 0) modex_job_fail(j, &err);
     return rc;

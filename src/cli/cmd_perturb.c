@@ -65,9 +65,7 @@ typedef struct Run {
     double fraction;
 } Run;
 
-static int cb_cancel(void *c) { return modex_job_cancelled(c); }
 static void cb_stage(void *c, const char *n, int i, int k) { (void)i; (void)k; modex_job_stage(c, n, 1, 4); }
-static void cb_prog(void *c, double f) { modex_job_progress(c, f); }
 static void cb_draw(void *c, int d, int n) { modex_job_progress(c, (double)d / n); }
 
 static int job_fn(Job *j, void *arg) {
@@ -77,7 +75,7 @@ static int job_fn(Job *j, void *arg) {
     Perturber *pt = NULL;
     modex_mask_init(&r->mask, r->m);
     if (r->need_analysis) {
-        AnalysisProgress pr = {j, cb_cancel, cb_stage, cb_prog, NULL};
+        AnalysisProgress pr = {j, modex_job_cb_cancelled, cb_stage, modex_job_cb_progress, NULL};
         modex_job_stage(j, "analysis", 1, 4);
         rc = modex_analysis_run(&r->a, r->m, r->t, r->p, &r->ao, &pr, &err);
         r->have_a = 1;
@@ -109,9 +107,9 @@ static int job_fn(Job *j, void *arg) {
     modex_perturber_set_answer_all(pt, r->answer_all);
     modex_perturber_set_batch_tokens(pt, r->batch_tokens);
     modex_job_stage(j, "clean", 2, 4);
-    if ((rc = modex_perturber_clean(pt, &r->clean, cb_cancel, j, &err))) goto out;
+    if ((rc = modex_perturber_clean(pt, &r->clean, modex_job_cb_cancelled, j, &err))) goto out;
     modex_job_stage(j, "masked", 3, 4);
-    if ((rc = modex_perturber_eval(pt, &r->mask, r->mode, r->seed, &r->after, cb_cancel, j, &err))) goto out;
+    if ((rc = modex_perturber_eval(pt, &r->mask, r->mode, r->seed, &r->after, modex_job_cb_cancelled, j, &err))) goto out;
     modex_job_stage(j, "random baseline", 4, 4);
     int ns = r->p->n_subs;
     r->bm = modex_xmalloc(sizeof(double) * (size_t)(ns + 1)); r->bs = modex_xmalloc(sizeof(double) * (size_t)(ns + 1));
@@ -124,7 +122,7 @@ static int job_fn(Job *j, void *arg) {
     }
     if (r->repeats > 0)
         rc = modex_perturber_random_ex(pt, &r->mask, (const int *const *)assign, E, r->mode, r->repeats, r->seed, r->bm, r->bs,
-                                       r->bml, r->bsl, cb_cancel, cb_draw, j, &err);
+                                       r->bml, r->bsl, modex_job_cb_cancelled, cb_draw, j, &err);
     else for (int s = 0; s < ns; s++) r->bm[s] = r->bs[s] = r->bml[s] = r->bsl[s] = NAN;
     free(assign);
 out:

@@ -56,7 +56,6 @@ typedef struct Run {
     double *freq;            /* native: [L x n_subs x E] */
 } Run;
 
-static int cb_cancel(void *c) { return modex_job_cancelled(c); }
 
 static int job_fn(Job *j, void *arg) {
     Run *r = arg;
@@ -86,7 +85,7 @@ static int job_fn(Job *j, void *arg) {
     if (!pt) { rc = -1; goto out; }
     modex_perturber_set_answer_all(pt, r->answer_all);
     modex_job_stage(j, "dense", 2, 3);
-    if ((rc = modex_perturber_clean(pt, &r->dense, cb_cancel, j, &err))) goto out;
+    if ((rc = modex_perturber_clean(pt, &r->dense, modex_job_cb_cancelled, j, &err))) goto out;
     modex_job_stage(j, "curves", 3, 3);
     int total = native ? r->nk : (r->methods[0] + r->methods[1]) * r->nk + r->methods[2] * r->ntau;
     r->pts = modex_xcalloc((size_t)total + 1, sizeof(Point));
@@ -97,8 +96,8 @@ static int job_fn(Job *j, void *arg) {
             Point *P = &r->pts[r->n_pts];
             P->meth = native ? ROUTE_NATIVE : meth;
             P->kt = native || meth != ROUTE_DYNK ? r->ks[i] : r->taus[i];
-            if (native) { rc = modex_route_native(pt, r->m, (int)P->kt, &P->r, cb_cancel, j, &err); P->mean = P->kt; }
-            else rc = modex_route_eval(pt, router, (RouteMethod)meth, P->kt, &P->mean, &P->r, cb_cancel, j, &err);
+            if (native) { rc = modex_route_native(pt, r->m, (int)P->kt, &P->r, modex_job_cb_cancelled, j, &err); P->mean = P->kt; }
+            else rc = modex_route_eval(pt, router, (RouteMethod)meth, P->kt, &P->mean, &P->r, modex_job_cb_cancelled, j, &err);
             if (rc) break;
             r->n_pts++;
             modex_job_progress(j, (double)r->n_pts / total);

@@ -44,14 +44,11 @@ typedef struct Run {
     TaskNeurons tn;
 } Run;
 
-static int cb_cancel(void *c) { return modex_job_cancelled(c); }
-static void cb_stage(void *c, const char *n, int i, int k) { modex_job_stage(c, n, i, k); }
-static void cb_prog(void *c, double f) { modex_job_progress(c, f); }
 
 static int job_fn(Job *j, void *arg) {
     Run *r = arg;
     Error err = {0};
-    AnalysisProgress pr = {j, cb_cancel, cb_stage, cb_prog, NULL};
+    AnalysisProgress pr = {j, modex_job_cb_cancelled, modex_job_cb_stage, modex_job_cb_progress, NULL};
     int rc = modex_analysis_run(&r->a, r->m, r->t, r->p, &r->ao, &pr, &err);
     r->have_a = 1;
     if (!rc) rc = modex_taskneurons_compute(&r->a, r->fraction, &r->tn, &err);

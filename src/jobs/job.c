@@ -449,3 +449,7 @@ JobState modex_job_run_cli(JobQueue *q, Job *j) {
     if (!cancelling) sigaction(SIGINT, &old, NULL);
     return got_sigint ? JOB_CANCELLED : st.state;
 }
+
+int modex_job_cb_cancelled(void *job) { return modex_job_cancelled(job); }
+void modex_job_cb_stage(void *job, const char *stage, int index, int count) { modex_job_stage(job, stage, index, count); }
+void modex_job_cb_progress(void *job, double fraction) { modex_job_progress(job, fraction); }
