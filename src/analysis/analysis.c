@@ -278,31 +278,18 @@ static int layer_stats(Analysis *a, int l, const SubData *sd, Error *err) {
     R->rand_prop = modex_xcalloc((size_t)nf, sizeof(double));
     R->rand_mod = modex_xcalloc((size_t)nf, sizeof(double));
     const float **preds = modex_xmalloc(sizeof(float *) * (size_t)ns);
-    int *perm = modex_xmalloc(sizeof(int) * (size_t)W);
     for (int f = 0; f < nf; f++) {
         int k = 0;
         for (int s = 0; s < ns; s++) if (p->subs[s].function == f) preds[k++] = R->pred + (size_t)s * W;
         modex_functional_pooled(preds, k, R->assign, W, E, a->opts.alpha, &R->ffn[f]);
-        /* random equal partitions: a seeded shuffle of the neuron → expert map */
-        uint64_t st = a->opts.seed * 1000003ull + (uint64_t)l * 7919ull + (uint64_t)f + 1;
-        double sp = 0, sm = 0;
-        for (int r = 0; r < a->opts.shuffles; r++) {
-            for (int j = 0; j < W; j++) perm[j] = j / (W / E);
-            for (int j = W - 1; j > 0; j--) {
-                st = st * 6364136223846793005ull + 1442695040888963407ull;
-                int q = (int)((st >> 33) % (uint64_t)(j + 1));
-                int t = perm[j]; perm[j] = perm[q]; perm[q] = t;
-            }
-            FunctionalResult fr;
-            modex_functional_pooled(preds, k, perm, W, E, a->opts.alpha, &fr);
-            sp += (double)fr.n_functional / E;
-            sm += fr.modularisation;
-            modex_functional_free(&fr);
-        }
-        R->rand_prop[f] = a->opts.shuffles ? sp / a->opts.shuffles : NAN;
-        R->rand_mod[f] = a->opts.shuffles ? sm / a->opts.shuffles : NAN;
+        /* random equal partitions (the library's pooled baseline), seeded per layer and function */
+        if (a->opts.shuffles > 0)
+            modex_functional_pooled_random(preds, k, W, E, a->opts.alpha, a->opts.shuffles,
+                                           a->opts.seed * 1000003ull + (unsigned long long)l * 7919ull + (unsigned long long)f + 1,
+                                           &R->rand_prop[f], &R->rand_mod[f]);
+        else R->rand_prop[f] = R->rand_mod[f] = NAN;
     }
-    free(preds); free(perm);
+    free(preds);
     /* heatmap */
     R->heat = modex_xmalloc(sizeof(float) * (size_t)E * ns);
     R->heat_z = modex_xmalloc(sizeof(float) * (size_t)E * ns);
