@@ -561,6 +561,20 @@ static void test_unknown_model_type(void **st) {
     const char *broken = "{\"model\": {\"type\": \"BPE\",\n \"vocab\": {\"a\": 0,}}}";
     write_file(tmp("tokenizer.json"), broken, strlen(broken));
     expect_load_error(tmp("tokenizer.json"), "tokenizer.json:2:", "(expected JSON)");
+    /* ids far past the entry count are refused before any slot is allocated (fuzzing: a
+     * 30-byte file naming id 50000000 made the loader allocate 1.5 GB of empty slots) */
+    const char *far = "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 65538}, \"merges\": []}}";
+    write_file(tmp("tokenizer.json"), far, strlen(far));
+    expect_load_error(tmp("tokenizer.json"), "model.vocab['b']: id 65538 is far past the 2 entries", "(expected an id below 65538)");
+    const char *gap = "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 65537}, \"merges\": []}}";
+    write_file(tmp("tokenizer.json"), gap, strlen(gap));
+    Tokenizer *tg = load_ok(tmp("tokenizer.json")); /* a gap within the slack loads */
+    assert_int_equal(modex_tok_vocab_size(tg), 65538);
+    modex_tok_free(tg);
+    const char *added = "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []},"
+                        " \"added_tokens\": [{\"id\": 1, \"content\": \"<x>\"}, {\"id\": 65539, \"content\": \"<y>\"}]}";
+    write_file(tmp("tokenizer.json"), added, strlen(added));
+    expect_load_error(tmp("tokenizer.json"), "added_tokens[1]: id 65539", "(expected a token id from 0 to 65538)");
     unlink(tmp("tokenizer.json"));
     unlink(tmp("word.model"));
 }
@@ -580,6 +594,12 @@ static void test_malformed_merges(void **st) {
         write_file(tmp("merges.txt"), cases[i][0], strlen(cases[i][0]));
         expect_load_error(tmpdir, cases[i][1], "(expected");
     }
+    /* an id far past the entry count */
+    const char *far = "{\"a\": 0, \"b\": 70000}";
+    write_file(tmp("vocab.json"), far, strlen(far));
+    write_file(tmp("merges.txt"), "", 0);
+    expect_load_error(tmpdir, "vocab.json: 'b': id 70000 is far past the 2 entries", "(expected an id below 65538)");
+    write_file(tmp("vocab.json"), vocab, strlen(vocab));
     /* a good file loads and merges */
     write_file(tmp("merges.txt"), "#version: 0.2\na b\n", 18);
     Tokenizer *t = load_ok(tmpdir);

@@ -31,6 +31,11 @@ void pairmap_free(PairMap *m);
 int  pairmap_get(const PairMap *m, int32_t a, int32_t b, int32_t *rank, int32_t *id);
 void pairmap_put(PairMap *m, int32_t a, int32_t b, int32_t rank, int32_t id);
 
+/* Token ids may leave gaps, but never run further than this past a vocabulary's entry count:
+ * a 20-byte vocab.json naming id 50000000 would otherwise allocate ~1.5 GB of empty slots. */
+#define TOK_ID_SLACK 65536
+static inline long long tok_id_limit(size_t entries) { return (long long)entries + TOK_ID_SLACK; }
+
 // --- UTF-8 ---------------------------------------------------------------------------
 int  tok_utf8_len(unsigned char c);                      /* sequence length from lead byte */
 int  tok_utf8_decode(const char *s, size_t n, int32_t *cp); /* bytes used; assumes valid */

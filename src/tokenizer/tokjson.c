@@ -313,8 +313,11 @@ static int load_model(Tokenizer *t, const json_t *m, const char *file, Error *er
         const json_t *v;
         json_object_foreach((json_t *)vocab, k, v) {
             json_int_t id = json_integer_value(v);
-            if (!json_is_integer(v) || id < 0 || id > 50000000)
+            if (!json_is_integer(v) || id < 0)
                 return modex_error(err, file, "model.vocab['%s'] (expected a non-negative integer id)", k);
+            if (id >= tok_id_limit(json_object_size(vocab)))
+                return modex_error(err, file, "model.vocab['%s']: id %lld is far past the %zu entries (expected an id below %lld)",
+                                   k, (long long)id, json_object_size(vocab), tok_id_limit(json_object_size(vocab)));
             tok_set_piece(t, (int32_t)id, k, strlen(k));
         }
         if (unk) t->unk_id = strmap_get(&t->vocab, unk, strlen(unk));
@@ -410,6 +413,7 @@ Tokenizer *tok_load_json(const char *path, Error *err) {
         goto fail;
     if (load_model(t, m, path, err)) goto fail;
     const json_t *added = json_object_get(root, "added_tokens");
+    const long long lim = tok_id_limit((size_t)t->n_vocab + json_array_size(added)); /* fixed before any is added */
     size_t i;
     const json_t *v;
     json_array_foreach(added, i, v) {
@@ -419,8 +423,8 @@ Tokenizer *tok_load_json(const char *path, Error *err) {
             goto fail;
         }
         long long lid = jint(v, "id", -1);
-        if (lid < 0 || lid > 50000000) {
-            modex_error(err, path, "added_tokens[%zu]: id %lld (expected a non-negative token id)", i, lid);
+        if (lid < 0 || lid >= lim) {
+            modex_error(err, path, "added_tokens[%zu]: id %lld (expected a token id from 0 to %lld)", i, lid, lim - 1);
             goto fail;
         }
         int32_t id = (int32_t)lid;
@@ -468,15 +472,22 @@ Tokenizer *tok_load_gpt2(const char *vpath, const char *mpath, Error *err) {
     const json_t *v;
     json_object_foreach(vocab, k, v) {
         json_int_t id = json_integer_value(v);
-        if (!json_is_integer(v) || id < 0 || id > 50000000) {
+        if (!json_is_integer(v) || id < 0) {
             modex_error(err, vpath, "'%s' (expected a non-negative integer id)", k);
+            goto fail;
+        }
+        if (id >= tok_id_limit(json_object_size(vocab))) {
+            modex_error(err, vpath, "'%s': id %lld is far past the %zu entries (expected an id below %lld)",
+                        k, (long long)id, json_object_size(vocab), tok_id_limit(json_object_size(vocab)));
             goto fail;
         }
         tok_set_piece(t, (int32_t)id, k, strlen(k));
     }
     size_t len;
     if (!(text = modex_read_text(mpath, &len, err))) goto fail;
-    pairmap_init(&t->merges, 65536);
+    size_t n_lines = 1;
+    for (const char *q = text; (q = memchr(q, '\n', (size_t)(text + len - q))); q++) n_lines++;
+    pairmap_init(&t->merges, n_lines); /* sized by the file: a small merges.txt gets a small table */
     long line = 0;
     int32_t rank = 0;
     for (char *p = text; p < text + len;) {
