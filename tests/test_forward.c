@@ -234,10 +234,72 @@ static void test_hooks(void **s) {
     modex_model_free(m);
 }
 
+/* A token after the same prefix has the same activations in every sequence of a batch, to the
+ * bit, wherever the sequences sit (modex multiplies distinct rows only: OpenBLAS's Haswell
+ * kernel would otherwise round them by row position). Statistics that order activations rely
+ * on it: average precision's ties, ranks. modex_batch_order puts such sequences together. */
+static void test_shared_prefix(void **s) {
+    (void)s;
+    const char *paths[] = {FIX "hf-models/gpt2", FIX "hf-models/llama"};
+    for (int p = 0; p < 2; p++) {
+        Error err;
+        Model *m = modex_model_open(paths[p], &err);
+        assert_non_null(m);
+        /* S0 = a b c d e f; S1 = a b c x; S2 = S0; S3 = y; S4 = a b; with filler sequences
+         * between them so that the rows land at many different offsets */
+        int32_t seq0[6] = {11, 12, 13, 14, 15, 16}, seq1[4] = {11, 12, 13, 40}, seq3[1] = {41}, seq4[2] = {11, 12};
+        int32_t ids[256];
+        int start[32], ns = 0, T = 0, at[5];
+        const int32_t *seqs[5] = {seq0, seq1, seq0, seq3, seq4};
+        const int lens[5] = {6, 4, 6, 1, 2};
+        for (int q = 0; q < 5; q++) {
+            for (int f = 0; f < q + 1; f++) { /* filler: q + 1 sequences of 3 + f tokens */
+                start[ns++] = T;
+                for (int i = 0; i < 3 + f; i++) ids[T++] = (int32_t)(50 + 7 * q + f + i);
+            }
+            start[ns++] = T; at[q] = T;
+            memcpy(ids + T, seqs[q], sizeof(int32_t) * (size_t)lens[q]);
+            T += lens[q];
+        }
+        start[ns] = T;
+        Batch b = {ns, ids, start};
+        for (int th = 1; th <= 2; th++) {
+            modex_set_threads(th);
+            Cap c = {0};
+            ForwardHooks h = {&c, cap_ffn, cap_hidden, NULL};
+            ForwardOpts o = {0};
+            assert_int_equal(modex_forward(m, &b, &o, &h, NULL, &err), 0);
+            int w = c.width, D = m->cfg.d_model;
+            for (int l = 0; l < m->cfg.n_layer; l++) {
+                const float *a = c.ffn[l];
+                assert_memory_equal(a + (size_t)at[1] * w, a + (size_t)at[0] * w, sizeof(float) * 3 * (size_t)w);
+                assert_memory_equal(a + (size_t)at[2] * w, a + (size_t)at[0] * w, sizeof(float) * 6 * (size_t)w);
+                assert_memory_equal(a + (size_t)at[4] * w, a + (size_t)at[0] * w, sizeof(float) * 2 * (size_t)w);
+                /* the diverging token differs (the check can fail) */
+                assert_memory_not_equal(a + (size_t)(at[1] + 3) * w, a + (size_t)(at[0] + 3) * w, sizeof(float) * (size_t)w);
+                const float *x = c.hidden[l + 1];
+                assert_memory_equal(x + (size_t)at[2] * D, x + (size_t)at[0] * D, sizeof(float) * 6 * (size_t)D);
+            }
+            for (int l = 0; l < 16; l++) free(c.ffn[l]);
+            for (int l = 0; l < 17; l++) free(c.hidden[l]);
+        }
+        modex_set_threads(0);
+        modex_model_free(m);
+    }
+    /* the order puts sequences with a common prefix next to each other */
+    int32_t a[3] = {5, 6, 7}, b2[1] = {9}, c3[2] = {5, 6}, d[2] = {5, 8}, e[3] = {5, 6, 7};
+    int32_t *const all[5] = {a, b2, c3, d, e};
+    const int n[5] = {3, 1, 2, 2, 3};
+    int order[5];
+    modex_batch_order(order, 5, all, n);
+    const int want[5] = {2, 0, 4, 3, 1}; /* 5 6 | 5 6 7 | 5 6 7 | 5 8 | 9 */
+    assert_memory_equal(order, want, sizeof want);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_models_safetensors), cmocka_unit_test(test_models_gguf),
-        cmocka_unit_test(test_hf_models), cmocka_unit_test(test_batching), cmocka_unit_test(test_hooks),
+        cmocka_unit_test(test_hf_models), cmocka_unit_test(test_batching), cmocka_unit_test(test_shared_prefix), cmocka_unit_test(test_hooks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -440,7 +440,10 @@ static void test_answer_all(void **state) {
     modex_perturber_set_answer_all(pt, 1);
     assert_int_equal(modex_perturber_clean(pt, &r, NULL, NULL, &err), 0);
     assert_true(r.value[right] == 1.0 && r.value[wrong] == 0.0);  /* every token */
-    assert_true(r.loss[right] == loss_first);                      /* loss on the texts only */
+    /* loss on the texts only: the same tokens, now inside longer sequences, so other rows of
+     * the sgemm (OpenBLAS's Haswell kernel rounds by row position) — equal to float rounding;
+     * one answer token counted in would move it by more than 1e-2 */
+    assert_true(fabs(r.loss[right] - loss_first) <= 1e-6 * fabs(loss_first));
     modex_perturb_result_free(&r);
     /* a masked run resumes from the cache with the answer sequences too: bitwise as from layer 0 */
     Perturber *full = modex_perturber_new(f.m, f.t, &p, &err);
@@ -458,7 +461,10 @@ static void test_answer_all(void **state) {
     Perturber *plain = modex_perturber_new(f.m, f.t, &p, &err);
     PerturbResult c = {0};
     assert_int_equal(modex_perturber_clean(plain, &c, NULL, NULL, &err), 0);
-    assert_memory_equal(modex_perturber_means(plain), modex_perturber_means(pt), sizeof(float) * (size_t)k.n_layer * k.width);
+    { /* equal to float rounding: the same tokens in other batches (see the loss above) */
+        const float *u = modex_perturber_means(plain), *v = modex_perturber_means(pt);
+        for (size_t i = 0; i < (size_t)k.n_layer * k.width; i++) assert_true(fabsf(u[i] - v[i]) <= 1e-5f * fabsf(u[i]) + 1e-6f);
+    }
     modex_perturb_result_free(&a); modex_perturb_result_free(&b); modex_perturb_result_free(&c);
     modex_mask_free(&k);
     modex_perturber_free(plain);

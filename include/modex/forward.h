@@ -11,6 +11,12 @@ typedef struct Batch {
     const int *start;   /* n_seq + 1 offsets */
 } Batch;
 
+/* Orders sequences i = 0..n-1 (ids[i], n_ids[i] tokens) so that those sharing a token prefix
+ * are adjacent (lexicographic by ids; equal sequences by index): packed into batches in this
+ * order, a shared prefix lands in one forward call, where identical rows give identical
+ * activations (see modex_linear_forward). */
+void modex_batch_order(int *order, int n, int32_t *const *ids, const int *n_ids);
+
 typedef struct ForwardHooks {
     void *ctx;
     /* FFN hidden activation of `layer` (input of the down projection), act [T x width]

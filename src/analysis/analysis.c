@@ -151,13 +151,6 @@ static int extract_hook(void *ctx, int layer, float *act, int T, int width, cons
     return 0;
 }
 
-static int cmp_len_desc(const void *a, const void *b, void *ctx) {
-    const int *n = ctx;
-    int x = *(const int *)a, y = *(const int *)b;
-    if (n[x] != n[y]) return n[y] - n[x];
-    return x - y;
-}
-
 /* Runs every text through m once, filling store[l] for layers with store[l] != NULL. */
 static int extract(const Model *m, Analysis *a, const Probe *p, float **store, double **coact, Aggregation agg,
                    int batch_tokens, const AnalysisProgress *pr, double prog0, double prog1, Error *err) {
@@ -170,8 +163,7 @@ static int extract(const Model *m, Analysis *a, const Probe *p, float **store, d
     for (int i = 0; i < nt; i++) { x.text_units[i] = modex_xmalloc(sizeof(int) * (size_t)(x.n_text_units[i] + 1)); x.n_text_units[i] = 0; }
     for (int u = 0; u < p->n_units; u++) { int t = p->units[u].text; x.text_units[t][x.n_text_units[t]++] = u; }
     int *order = modex_xmalloc(sizeof(int) * (size_t)nt);
-    for (int i = 0; i < nt; i++) order[i] = i;
-    qsort_r(order, (size_t)nt, sizeof(int), cmp_len_desc, a->n_ids);
+    modex_batch_order(order, nt, a->ids, a->n_ids);
     int total = 0;
     for (int i = 0; i < nt; i++) total += a->n_ids[i];
     int32_t *ids = modex_xmalloc(sizeof(int32_t) * (size_t)(total + 1));

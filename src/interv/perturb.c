@@ -146,13 +146,6 @@ struct Perturber {
     pthread_mutex_t mu;
 };
 
-static int cmp_len_desc(const void *a, const void *b, void *ctx) {
-    const int *n = ctx;
-    int x = *(const int *)a, y = *(const int *)b;
-    if (n[x] != n[y]) return n[x] > n[y] ? -1 : 1;
-    return x < y ? -1 : x > y;
-}
-
 /* A statement that ends with its span ("The capital of France is Paris.": only punctuation
  * and blanks follow the span) is completed at the span; any other text at its end. */
 static int span_ends_text(const char *text, size_t len, const ProbeUnit *u) {
@@ -367,8 +360,7 @@ static void plan(Perturber *pt) {
     answer_sequences(pt);
     int nt = pt->n_seq;
     int *order = modex_xmalloc(sizeof(int) * (size_t)(nt + 1));
-    for (int i = 0; i < nt; i++) order[i] = i;
-    qsort_r(order, (size_t)nt, sizeof(int), cmp_len_desc, pt->n_ids);
+    modex_batch_order(order, nt, pt->ids, pt->n_ids);
     pt->b = modex_xcalloc((size_t)nt + 1, sizeof(PBatch));
     for (int i = 0; i < nt;) {
         PBatch *b = &pt->b[pt->n_batch++];
