@@ -22,7 +22,7 @@
  * caller can report both accuracy and loss.
  *
  * Reuse: the clean run caches the hidden state entering each layer (per batch; batches are
- * fixed, length-sorted), so an evaluation whose first masked layer is L starts at L. Results
+ * fixed, texts with a common prefix together), so an evaluation whose first masked layer is L starts at L. Results
  * are bitwise equal to running from the embeddings (tests/test_perturb.c). */
 #ifndef MODEX_PERTURB_H
 #define MODEX_PERTURB_H

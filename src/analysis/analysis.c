@@ -1,4 +1,4 @@
-/* analysis.c — extraction of example activations (batched, length-sorted), then per layer:
+/* analysis.c — extraction of example activations (batched, texts with a common prefix together), then per layer:
  * predictivity, experts, functional-expert tests, heatmaps and baselines. */
 #include "modex/analysis.h"
 #include "modex/forward.h"
