@@ -64,6 +64,10 @@ int    modex_mem_check(size_t need, const char *file, const char *what, const ch
  * only if empty). The string must stay valid until unregistered. */
 void   modex_tmp_register(char *path);
 void   modex_tmp_unregister(const char *path);
+/* fn (async-signal-safe: write, tcsetattr) puts the terminal back before a SIGBUS from a
+ * mapped file ends the process (the explorer registers it while curses owns the screen);
+ * NULL removes it. */
+void   modex_fatal_restore_set(void (*fn)(void));
 void   modex_map_register(const uint8_t *data, size_t size, const char *path);
 void   modex_map_unregister(const uint8_t *data);
 

@@ -302,8 +302,11 @@ int ui_app_script(App *a, FILE *in, const char *name, int echo) {
 static SCREEN *g_screen;
 
 int ui_term_start(App *a) {
+    int have_tio = ui_fatal_restore_save();
     if (!initscr()) return -1;
-    return ui_term_setup(a);
+    int rc = ui_term_setup(a);
+    if (rc == 0 && have_tio) ui_fatal_restore_arm();
+    return rc;
 }
 
 int ui_term_start_on(App *a, const char *term, FILE *out, FILE *in, int w, int h) {
@@ -337,6 +340,7 @@ int ui_term_setup(App *a) {
 }
 
 void ui_term_end(App *a) {
+    modex_fatal_restore_set(NULL);
     if (a->curses) endwin();
     if (g_screen) { delscreen(g_screen); g_screen = NULL; }
     a->curses = 0;

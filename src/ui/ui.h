@@ -83,6 +83,10 @@ void ui_app_frame(App *a);                       /* draw, and copy to the termin
 int  ui_term_start(App *a);                      /* curses on the terminal */
 int  ui_term_start_on(App *a, const char *term, FILE *out, FILE *in, int w, int h); /* bench */
 int  ui_term_setup(App *a);
+/* term_restore.c: save the terminal modes before initscr (1 if there is a terminal), then arm
+ * the fatal-signal restore once curses runs (ui_term_end disarms it). */
+int  ui_fatal_restore_save(void);
+void ui_fatal_restore_arm(void);
 void ui_term_end(App *a);
 
 // --- cmdline.c (readline's callback interface) ---------------------------------------------------

@@ -75,8 +75,14 @@ static void put_str(const char *s) {
     }
 }
 
+static void (*_Atomic fatal_restore)(void);
+
+void modex_fatal_restore_set(void (*fn)(void)) { atomic_store(&fatal_restore, fn); }
+
 static void on_sigbus(int sig, siginfo_t *si, void *uc) {
     (void)uc;
+    void (*restore)(void) = atomic_exchange(&fatal_restore, NULL);
+    if (restore) restore(); /* the terminal first, so that the line below is readable */
     const uint8_t *a = si->si_addr;
     for (int i = 0; i < N_MAPS; i++) {
         MapRec *r = atomic_load(&maps_live[i]);
