@@ -53,6 +53,10 @@ int modex_parse_ints(const char *s, int64_t **out);
  * the terminal; a caller after initscr() would chain to ncurses' handlers). Handlers set
  * later (a job's ^C, the explorer loop) take precedence. Ignored signals (nohup) stay ignored. */
 void   modex_signals_install(void);
+/* Between hold and release, SIGINT / SIGTERM / SIGHUP (whichever thread receives them) wait:
+ * a multi-file output is renamed into place all or none, then the signal takes effect. */
+void   modex_signals_hold(void);
+void   modex_signals_release(void);
 /* Files up to this size are read into memory at open instead of mapped (a copy cannot be
  * truncated under us); env MODEX_MAP_COPY_MAX (bytes) overrides the default of 64 MiB. */
 size_t modex_map_copy_max(void);

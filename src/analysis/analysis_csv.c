@@ -4,8 +4,6 @@
 #include "modex/csvout.h"
 #include "modex/util.h"
 #include <math.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,18 +139,15 @@ int modex_analysis_write(const Analysis *a, const char *dir, int force, Error *e
     }
     if (rc) { for (int k = 0; k < i; k++) modex_out_abort(&of[k]); return -1; }
     /* ^C / kill wait until the renames are done: all six files or none, even then */
-    sigset_t hold, old;
-    sigemptyset(&hold);
-    sigaddset(&hold, SIGINT); sigaddset(&hold, SIGTERM); sigaddset(&hold, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &hold, &old);
+    modex_signals_hold();
     for (i = 0; i < N_FILES; i++)
         if (modex_out_commit(&of[i], err)) {
             for (int k = i + 1; k < N_FILES; k++) modex_out_abort(&of[k]);
             /* remove the ones already renamed: all or none */
             for (int k = 0; k < i; k++) { char *p = modex_path_join(dir, names[k]); if (!force) remove(p); free(p); }
-            pthread_sigmask(SIG_SETMASK, &old, NULL);
+            modex_signals_release();
             return -1;
         }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    modex_signals_release();
     return 0;
 }

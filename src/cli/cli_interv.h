@@ -63,12 +63,15 @@ static inline int interv_write_csv(const char *dir, const char *name, int force,
 static inline int interv_write_all(const char *dir, const char *const *names, void (*const *fns)(void *, CsvOut *), int n,
                                    int force, void *ctx) {
     Error err = {0};
+    modex_signals_hold(); /* a ^C now takes effect once the files are all in place or all gone */
     for (int i = 0; i < n; i++)
         if (interv_write_csv(dir, names[i], force, fns[i], ctx, &err)) {
             modex_error_print(&err);
             for (int k = 0; k < i && !force; k++) { char *p = modex_path_join(dir, names[k]); remove(p); free(p); }
+            modex_signals_release();
             return -1;
         }
+    modex_signals_release();
     return 0;
 }
 #endif

@@ -45,7 +45,21 @@ static struct sigaction fatal_prev[3];
 
 /* Removes the temp files, then hands over to the previous handler, or dies of the signal
  * itself (the shell sees 128+n). */
+static atomic_int sig_hold, sig_pending;
+
+void modex_signals_hold(void) { atomic_fetch_add(&sig_hold, 1); }
+
+void modex_signals_release(void) {
+    if (atomic_fetch_sub(&sig_hold, 1) != 1) return;
+    int s = atomic_exchange(&sig_pending, 0);
+    if (s) raise(s); /* now handled as usual: the outputs are complete */
+}
+
 static void on_fatal(int sig) {
+    /* Held: any thread may receive a process signal (OpenBLAS's and the pool's threads do not
+     * block them), so blocking it in the writing thread alone is not enough. Noted, acted on
+     * at release. */
+    if (atomic_load(&sig_hold)) { atomic_store(&sig_pending, sig); return; }
     remove_temps();
     for (int i = 0; i < 3; i++) {
         if (fatal_signals[i] != sig) continue;
