@@ -209,7 +209,6 @@ static int cmd_routing(int argc, char **argv) {
     }
     if (!model_path || !probe_path || !out) { usage(stderr); return 2; }
     modex_set_threads(threads);
-    Error err = {0};
     Probe probe;
     Model *m;
     Tokenizer *t;
@@ -273,15 +272,8 @@ static int cmd_routing(int argc, char **argv) {
     j = modex_job_submit(q, "routing", job_fn, &r, NULL);
     if ((rc = modex_cli_run_job(q, j)) != 0) goto out;
     rc = 2;
-    modex_signals_hold(); /* both files or none, even under ^C */
-    if (interv_write_csv(out, "routing.csv", force, write_routing, &r, &err)) { modex_error_print(&err); modex_signals_release(); goto out; }
-    if (native && interv_write_csv(out, "routing_experts.csv", force, write_freq, &r, &err)) {
-        modex_error_print(&err);
-        if (!force) { char *p = modex_path_join(out, "routing.csv"); remove(p); free(p); } /* all or none */
-        modex_signals_release();
-        goto out;
-    }
-    modex_signals_release();
+    void (*const fns[])(void *, CsvOut *) = {write_routing, write_freq};
+    if (interv_write_all(out, names, fns, native ? 2 : 1, force, &r)) goto out;
     fprintf(stderr, "modex: %d points; wrote %s/routing.csv%s\n", r.n_pts, out, native ? " and routing_experts.csv" : "");
     rc = 0;
 out:

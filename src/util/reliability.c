@@ -43,8 +43,6 @@ static void remove_temps(void) {
  * after initscr): called after the temp files are gone. */
 static struct sigaction fatal_prev[3];
 
-/* Removes the temp files, then hands over to the previous handler, or dies of the signal
- * itself (the shell sees 128+n). */
 static atomic_int sig_hold, sig_pending;
 
 void modex_signals_hold(void) { atomic_fetch_add(&sig_hold, 1); }
@@ -55,6 +53,8 @@ void modex_signals_release(void) {
     if (s) raise(s); /* now handled as usual: the outputs are complete */
 }
 
+/* Removes the temp files, then hands over to the previous handler, or dies of the signal
+ * itself (the shell sees 128+n). */
 static void on_fatal(int sig) {
     /* Held: any thread may receive a process signal (OpenBLAS's and the pool's threads do not
      * block them), so blocking it in the writing thread alone is not enough. Noted, acted on
