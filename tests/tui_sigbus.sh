@@ -4,20 +4,7 @@
 # back, say which file shrank in one line and exit 2 (README, Reliability). Real binary in tmux.
 set -eu
 E2E="$FIXTURES/probe-e2e"
-command -v tmux >/dev/null || { echo "FAIL: tmux is missing (make deps installs it)"; exit 1; }
-T=$(mktemp -d)
-SOCK="modex-sigbus-$$"
-tm() { tmux -L "$SOCK" "$@"; }
-trap 'tm kill-server 2>/dev/null || true; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; echo "--- screen:"; tm capture-pane -p 2>/dev/null || true; exit 1; }
-wait_for() { # wait_for PATTERN [what]
-  local i
-  for i in $(seq 150); do
-    tm capture-pane -p | grep -q -- "$1" && return 0
-    sleep 0.2
-  done
-  fail "no '$1' on the screen after 30 s${2:+ ($2)}"
-}
+. "$(dirname "$0")/_tmux.sh"
 cp -r "$E2E/model" "$T/model"
 cat > "$T/run.sh" <<EOS
 stty -g > "$T/stty.before"
@@ -26,13 +13,13 @@ echo \$? > "$T/rc"
 stty -g > "$T/stty.after"
 sleep 600
 EOS
-for i in 1 2 3; do tm -f /dev/null new-session -d -x 120 -y 40 -s main "bash $T/run.sh" && break; sleep 1; done
+start_session "$T/run.sh" || fail "tmux did not start"
 wait_for "3 of 3 layers analysed" "layers view"
 [ "$(tm display -p '#{alternate_on}')" = 1 ] || fail "the explorer is not on the alternate screen"
 # the weights are mapped (MODEX_MAP_COPY_MAX=0): cut the file, then ask for a forward pass
 truncate -s 4096 "$T/model/model.safetensors"
 tm send-keys : "view perturb" Enter
-for i in $(seq 150); do [ -s "$T/rc" ] && [ -s "$T/stty.after" ] && break; sleep 0.2; done
+wait_exit || true
 [ -s "$T/rc" ] || fail "the explorer did not end after its file shrank"
 [ "$(cat "$T/rc")" = 2 ] || fail "exit status $(cat "$T/rc") (want 2): $(cat "$T/stderr")"
 grep -q "model.safetensors: the file shrank while modex was reading it" "$T/stderr" || fail "stderr: $(cat "$T/stderr")"

@@ -6,21 +6,7 @@
 # sane. Every step polls the screen (30 s at most) rather than sleeping a fixed time.
 set -eu
 E2E="$FIXTURES/probe-e2e"
-command -v tmux >/dev/null || { echo "FAIL: tmux is missing (make deps installs it)"; exit 1; }
-T=$(mktemp -d)
-SOCK="modex-test-$$"
-tm() { tmux -L "$SOCK" "$@"; }
-trap 'tm kill-server 2>/dev/null || true; rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*"; echo "--- screen:"; tm capture-pane -p 2>/dev/null || true; exit 1; }
-screen() { tm capture-pane -p; }
-wait_for() { # wait_for PATTERN [what]
-  local i
-  for i in $(seq 150); do
-    screen | grep -q -- "$1" && return 0
-    sleep 0.2
-  done
-  fail "no '$1' on the screen after 30 s${2:+ ($2)}"
-}
+. "$(dirname "$0")/_tmux.sh"
 cat > "$T/run.sh" <<EOS
 stty -g > "$T/stty.before"
 NO_COLOR=1 XDG_STATE_HOME="$T/state" "$MODEX" "$E2E/model" "$E2E/probe.csv" --draws 4 2> "$T/stderr"
@@ -28,8 +14,7 @@ echo \$? > "$T/rc"
 stty -g > "$T/stty.after"
 sleep 600
 EOS
-# (a loaded machine may lose the first server start: try three times)
-for i in 1 2 3; do tm -f /dev/null new-session -d -x 120 -y 40 -s main "bash $T/run.sh" && break; sleep 1; done
+start_session "$T/run.sh" || fail "tmux did not start"
 tm set-option -g window-size manual 2>/dev/null || true
 
 # --- the layers view fills in --------------------------------------------------------------
@@ -83,7 +68,7 @@ wait_for "masked: 32 neurons" "after resize"
 tm send-keys '?'
 wait_for ":next-view\|next-view" "help"
 tm send-keys q
-for i in $(seq 150); do [ -s "$T/rc" ] && [ -s "$T/stty.after" ] && break; sleep 0.2; done
+wait_exit || true
 [ -s "$T/rc" ] || fail "q did not quit"
 [ "$(cat "$T/rc")" = 0 ] || fail "exit status $(cat "$T/rc"): $(cat "$T/stderr")"
 cmp -s "$T/stty.before" "$T/stty.after" || fail "terminal modes changed: $(cat "$T/stty.before") -> $(cat "$T/stty.after")"
