@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# interv.sh — the intervention commands end to end on the probe-e2e fixture: outputs,
-# determinism (same seed → byte-identical CSVs), bad input (one line, exit 2, nothing written).
+# interv.sh — the intervention commands end to end on the probe-e2e fixture (routing also on the
+# Mixtral fixture, a native MoE): outputs, determinism (same seed → byte-identical CSVs), bad
+# input (one line, exit 2, nothing written).
 set -eu
 E2E="$FIXTURES/probe-e2e"
 T=$(mktemp -d)
@@ -85,6 +86,37 @@ bad routing "$E2E/model" "$E2E/probe.csv" -o "$T/x6" --methods avg_k,top
 bad routing "$E2E/model" "$E2E/probe.csv" -o "$T/x7" --k 0,2 --expert-size 16
 bad routing "$E2E/model" "$E2E/probe.csv" -o "$T/x8" --tau 1.5
 [ ! -e "$T/x8/routing.csv" ] || fail "partial routing output"
+# native MoE (the Mixtral fixture, 2 layers x 4 experts, top-2): the router's own top-k, and
+# routing_experts.csv, the share of each expert among the choices made on a sub-function's texts
+mkdir -p "$T/moe"
+cp "$FIXTURES/hf-models/mixtral/config.json" "$FIXTURES/tokenizers/bytebpe/tokenizer.json" "$T/moe/"
+ln -s "$(cd "$FIXTURES/hf-models/mixtral" && pwd)/model.safetensors" "$T/moe/model.safetensors"
+printf 'text,subfunction,label\nq z x j k,a,1\nk v w y,a,1\nz z q,a,0\nj x v,b,1\nw q y k,b,0\nv v v j,b,1\n' > "$T/moe.csv"
+for d in a b; do "$MODEX" routing "$T/moe" "$T/moe.csv" -o "$T/rn$d" --k 1,2,4 2>/dev/null; done
+for n in routing.csv routing_experts.csv; do cmp "$T/rna/$n" "$T/rnb/$n" || fail "native routing $n not deterministic"; done
+f=$(lf "$T/rna/routing.csv")
+[ "$(wc -l < "$f")" = $((1 + 2 * (1 + 3))) ] || fail "native routing rows: $(wc -l < "$f")"
+for sub in a b; do # the dense rows are the model's own top_k (2); router k = 2 is the same forward
+  dense=$(awk -F, -v s=$sub '$1=="dense" && $6==s {print $3" "$4" "$7}' "$f")
+  [ "${dense% *}" = "2 2" ] || fail "native dense row $sub: $dense"
+  got=$(awk -F, -v s=$sub '$1=="router" && $3==2 && $6==s {print $7}' "$f")
+  [ "$got" = "${dense##* }" ] || fail "router k=2 $sub: '$got' (dense '${dense##* }')"
+  k1=$(awk -F, -v s=$sub '$1=="router" && $3==1 && $6==s {print $7}' "$f")
+  [ -n "$k1" ] && [ "$k1" != "$got" ] || fail "router k=1 $sub: '$k1' equals k=2"
+done
+f=$(lf "$T/rna/routing_experts.csv")
+head -1 "$f" | grep -qx 'layer,function,subfunction,expert,frequency' || fail "routing_experts header"
+[ "$(wc -l < "$f")" = $((1 + 2 * 2 * 4)) ] || fail "routing_experts rows: $(wc -l < "$f")"
+# per layer and sub-function: experts 0-3 in order, shares in [0, 1] summing to 1, and with
+# top-2 routing over 2+ texts no expert holds more than half of the choices
+awk -F, 'NR > 1 { k = $1 "," $3; if ($4 != n[k]++) { print "expert order " $0; bad = 1 }
+    if ($5 < 0 || $5 > 0.5 + 1e-12) { print "share " $0; bad = 1 } s[k] += $5 }
+  END { for (k in s) if (s[k] < 1 - 1e-9 || s[k] > 1 + 1e-9) { print "sum " k " " s[k]; bad = 1 }
+        if (length(s) != 4) { print "groups " length(s); bad = 1 } exit bad }' "$f" || fail "routing_experts shares"
+bad routing "$T/moe" "$T/moe.csv" -o "$T/x9" --layers 0
+bad routing "$T/moe" "$T/moe.csv" -o "$T/x9" --methods avg_k
+bad routing "$T/moe" "$T/moe.csv" -o "$T/x9" --k 5
+[ ! -e "$T/x9/routing_experts.csv" ] || fail "partial native routing output"
 # --- emergence -------------------------------------------------------------------------------
 for d in a b; do
   "$MODEX" emergence "$E2E/model" "$E2E/ckpt-b" "$E2E/model" --probe "$E2E/probe.csv" -o "$T/e$d" --expert-size 16 --seed 4 2>/dev/null
