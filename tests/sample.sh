@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# sample.sh — the committed sample model (sample_models/, made by `make sample`) is complete,
+# within its size budget, and shows what sample_models/README.md says it shows, measured by
+# modex's own analysis: functional experts for most sub-functions in every layer, semantic and
+# task predictivity above a random-init copy, and masking the task function's experts hurting
+# the task sub-functions several times more than masking as many random experts.
+set -u
+cd "$(dirname "$0")/.."
+S=sample_models/gpt2-relu-4l
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+for f in config.json model.safetensors tokenizer.json train_log.csv; do [ -s "$S/$f" ] || fail "$S/$f missing"; done
+n=0
+for c in "$S"/checkpoints/step-*; do
+  for f in config.json model.safetensors tokenizer.json; do [ -s "$c/$f" ] || fail "$c/$f missing"; done
+  n=$((n+1))
+done
+[ "$n" = 10 ] || fail "$n checkpoints (want 10)"
+bytes=$(find sample_models -type f -printf '%s\n' | awk '{ s += $1 } END { print s }')
+[ "$bytes" -le 25000000 ] || fail "sample_models holds $bytes bytes (budget 25 MB)"
+
+# the probe set is the generator's held-out stream for seed 1 (make sample's command)
+"$MODEX" corpus --seed 1 --lines 200000 --out "$T/corpus.txt" --probe-out "$T/probe.csv" 2>/dev/null || fail "corpus"
+cmp -s "$T/probe.csv" sample_models/probe.csv || fail "sample_models/probe.csv is not what modex corpus --seed 1 writes"
+cmp -s "$S/tokenizer.json" "$S/checkpoints/step-003000/tokenizer.json" || fail "checkpoint tokenizer differs"
+
+"$MODEX" analyze "$S" sample_models/probe.csv -o "$T/a" --random-init 1 2>/dev/null || fail "analyze"
+# sub-functions with at least one functional expert (alpha = 0.001), per layer: at least 10 of 18
+awk -F, '{ sub(/\r$/, "") } NR > 1 && $3 != "*" { subs[$1 "," $3] = 1; if ($8 == 1) fe[$1 "," $3] = 1 }
+  END { for (k in subs) { split(k, p, ","); n[p[1]]++; if (k in fe) f[p[1]]++ }
+        for (l in n) { printf "layer %s: %d of %d sub-functions with functional experts\n", l, f[l], n[l]
+                       if (n[l] != 18 || f[l] < 10) bad = 1 }
+        if (length(n) != 4) bad = 1; exit bad }' "$T/a/functional_experts.csv" || fail "functional experts"
+# semantic and task: best AP above the random-init copy in every layer
+awk -F, '{ sub(/\r$/, "") } NR > 1 && ($2 == "semantic" || $2 == "task") { n++; printf "layer %s %s: best AP %.3f, random init %.3f\n", $1, $2, $3, $6
+    if (!($3 > $6)) bad = 1 } END { exit bad || n != 8 }' "$T/a/summary.csv" || fail "best AP vs random init"
+
+"$MODEX" perturb "$S" sample_models/probe.csv -o "$T/p" --select experts:task --fraction 0.12 --repeats 5 2>/dev/null || fail "perturb"
+# task sub-functions: the loss rises at least 3 times as much as with as many random experts
+awk -F, '{ sub(/\r$/, "") } $5 == "task" && $7 == "loss" { n++; d = $9 - $8; r = $11 - $8
+    printf "%s: loss +%.3f with the task experts masked, +%.3f with random experts\n", $6, d, r
+    if (!(d > 0 && d >= 3 * r)) bad = 1 } END { exit bad || n != 4 }' "$T/p/perturbation.csv" || fail "masking"
+echo "sample: ok"
