@@ -151,7 +151,7 @@ struct Tokenizer {
 Tokenizer *tok_new(int n_vocab);
 void tok_set_piece(Tokenizer *t, int32_t id, const char *s, size_t len); /* also form + vocab */
 void tok_finish(Tokenizer *t);          /* derive byte ids, specials etc. after loading */
-void tok_add_added(Tokenizer *t, const char *s, size_t len, int32_t id, int special);
+AddedTok *tok_add_added(Tokenizer *t, const char *s, size_t len, int32_t id, int special);
 
 /* Token output accumulator. */
 typedef struct TokOut {

@@ -71,16 +71,17 @@ void tok_set_piece(Tokenizer *t, int32_t id, const char *s, size_t len) {
     strmap_put(&t->vocab, t->form[id], t->form_len[id], id);
 }
 
-void tok_add_added(Tokenizer *t, const char *s, size_t len, int32_t id, int special) {
-    if (!len) return;
+AddedTok *tok_add_added(Tokenizer *t, const char *s, size_t len, int32_t id, int special) {
+    if (!len) return NULL;
     for (int i = 0; i < t->n_added; i++)
-        if (t->added[i].len == len && memcmp(t->added[i].content, s, len) == 0) return;
+        if (t->added[i].len == len && memcmp(t->added[i].content, s, len) == 0) return NULL;
     t->added = modex_xrealloc(t->added, (size_t)(t->n_added + 1) * sizeof *t->added);
     AddedTok *a = &t->added[t->n_added++];
     memset(a, 0, sizeof *a);
     a->content = modex_xmalloc(len + 1);
     memcpy(a->content, s, len); a->content[len] = 0;
     a->len = len; a->id = id; a->special = special;
+    return a;
 }
 
 static int32_t find_piece(const Tokenizer *t, const char *s) {

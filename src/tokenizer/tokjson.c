@@ -428,9 +428,8 @@ Tokenizer *tok_load_json(const char *path, Error *err) {
             goto fail;
         }
         int32_t id = (int32_t)lid;
-        tok_add_added(t, c, strlen(c), id, jbool(v, "special", 0));
-        AddedTok *a = &t->added[t->n_added - 1];
-        if (a->id == id) {
+        AddedTok *a = tok_add_added(t, c, strlen(c), id, jbool(v, "special", 0));
+        if (a) { /* NULL: empty content, or the same content as an earlier entry (kept) */
             a->lstrip = jbool(v, "lstrip", 0); a->rstrip = jbool(v, "rstrip", 0);
             a->normalized = jbool(v, "normalized", 0); a->single_word = jbool(v, "single_word", 0);
         }
