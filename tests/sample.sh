@@ -24,7 +24,7 @@ bytes=$(find sample_models -type f -printf '%s\n' | awk '{ s += $1 } END { print
 # the probe set is the generator's held-out stream for seed 1 (make sample's command)
 "$MODEX" corpus --seed 1 --lines 200000 --out "$T/corpus.txt" --probe-out "$T/probe.csv" 2>/dev/null || fail "corpus"
 cmp -s "$T/probe.csv" sample_models/probe.csv || fail "sample_models/probe.csv is not what modex corpus --seed 1 writes"
-cmp -s "$S/tokenizer.json" "$S/checkpoints/step-003000/tokenizer.json" || fail "checkpoint tokenizer differs"
+cmp -s "$S/tokenizer.json" "$c/tokenizer.json" || fail "the last checkpoint's tokenizer differs" # $c: the loop's last
 
 "$MODEX" analyze "$S" sample_models/probe.csv -o "$T/a" --random-init 1 2>/dev/null || fail "analyze"
 # sub-functions with at least one functional expert (alpha = 0.001), per layer: at least 10 of 18
