@@ -17,6 +17,7 @@
 #include "modex/forward.h"
 #include "modex/train.h"
 #include "modex/util.h"
+#include "../src/train/train_internal.h"
 
 #define FIX "../shared/fixtures"
 
@@ -102,6 +103,47 @@ static void test_float_gradients_match_double(void **state) {
         for (size_t k = off[i]; k < off[i + 1]; k++) worst = fmax(worst, fabs(g[k] - gf[k]));
         assert_true(worst <= 1e-4 * gmax + 1e-7);
     }
+    free(p); free(g); free(pf); free(gf);
+}
+
+/* The trainer's batch split over threads (each part its own forward/backward, gradients
+ * weighed by the part's share) gives the whole batch's loss and gradient: against the double
+ * reference, with an uneven split (3 sequences over 2 threads) and one part per sequence. */
+static void test_batch_split_over_threads_matches_double(void **state) {
+    (void)state;
+    enum { B3 = 3 };
+    int32_t in[B3 * TT], tg[B3 * TT];
+    for (int i = 0; i < B3 * TT; i++) {
+        in[i] = (int32_t)((i * 7 + 3) % tiny.V);
+        tg[i] = (int32_t)((i * 5 + 11) % tiny.V);
+    }
+    size_t off[N_PARAM + 1];
+    modex_gpt2_offsets(&tiny, off);
+    size_t n = off[N_PARAM];
+    double *p = malloc(n * sizeof *p), *g = malloc(n * sizeof *g);
+    float *pf = malloc(n * sizeof *pf), *gf = malloc(n * sizeof *gf);
+    random_params(&tiny, p);
+    for (size_t k = 0; k < n; k++) { pf[k] = (float)p[k]; p[k] = pf[k]; }
+    double ld = modex_gpt2_loss_grad_f64(&tiny, p, in, tg, B3, TT, g);
+    for (int threads = 1; threads <= 3; threads++) {
+        modex_set_threads(threads);
+        Gpt2Work *w = modex_gpt2_work_new(&tiny, B3, TT);
+        for (size_t k = 0; k < n; k++) gf[k] = 1e9f; /* overwritten, not added to */
+        double lf = modex_gpt2_work_step(w, pf, in, tg, gf);
+        assert_true(fabs(ld - lf) < 1e-5 * fabs(ld));
+        for (int i = 0; i < N_PARAM; i++) {
+            double gmax = 0, worst = 0;
+            for (size_t k = off[i]; k < off[i + 1]; k++) gmax = fmax(gmax, fabs(g[k]));
+            for (size_t k = off[i]; k < off[i + 1]; k++) worst = fmax(worst, fabs(g[k] - gf[k]));
+            assert_true(worst <= 1e-4 * gmax + 1e-7);
+        }
+        /* without targets: the loss is 0 and nothing is written to the gradient */
+        gf[0] = 7;
+        assert_true(modex_gpt2_work_step(w, pf, in, NULL, gf) == 0);
+        assert_true(gf[0] == 7);
+        modex_gpt2_work_free(w);
+    }
+    modex_set_threads(0);
     free(p); free(g); free(pf); free(gf);
 }
 
@@ -399,6 +441,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gradients_match_finite_differences),
         cmocka_unit_test(test_float_gradients_match_double),
+        cmocka_unit_test(test_batch_split_over_threads_matches_double),
         cmocka_unit_test(test_bpe_encoder_matches_tokenizers_library),
         cmocka_unit_test(test_bpe_training_saves_hf_layout),
         cmocka_unit_test(test_bpe_rejects_invalid_utf8),

@@ -86,7 +86,4 @@ int modex_train_run(const TrainOptions *o, Error *err);
 int modex_train_logits(const char *model_dir, const int32_t *ids, int n, float *out,
                        Error *err);
 
-/* Bench rows (tab-separated: module, what, result) for `modex bench`; a few seconds. */
-int modex_bench_train(FILE *out);
-
 #endif

@@ -58,13 +58,17 @@ void modex_set_threads(int n) {
     }
     pthread_mutex_unlock(&mu);
     pthread_mutex_unlock(&call_lock);
+    modex_blas_threads(n);
+}
+
+void modex_blas_threads(int n) {
+    if (n <= 0) n = modex_threads();
 #ifdef __SANITIZE_THREAD__
     /* OpenBLAS's threads are not instrumented: ThreadSanitizer would take its internal
      * synchronisation for races. One BLAS thread; modex's own pool stays checked. */
-    openblas_set_num_threads(1);
-#else
-    openblas_set_num_threads(n);
+    n = 1;
 #endif
+    openblas_set_num_threads(n);
 }
 
 int modex_threads(void) {
