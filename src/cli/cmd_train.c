@@ -18,7 +18,8 @@ static void usage(FILE *f) {
         "  --layers N (%d)  --d-model N (%d)  --d-ff N (%d)  --heads N (%d)  --vocab N (%d)\n"
         "  --ctx N (%d)  --steps N (%d)  --batch N (%d)  --lr X (%g)  --min-lr-frac X (%g)\n"
         "  --warmup N (steps/20)  --weight-decay X (%g)  --grad-clip X (%g)  --seed S (%llu)\n"
-        "  --ckpt-every K (steps/10)  --threads T (all cores; 1 gives bit-identical reruns)\n"
+        "  --ckpt-every K (steps/10)  --threads T (all cores: each takes a part of every batch;\n"
+        "  the same T gives the same weights on a rerun)\n"
         "  --init DIR (continue from a saved model: its tokenizer and shape, a fresh optimiser)\n"
         "  --force (overwrite DIR's model)  --quiet\n",
         d.layers, d.d_model, d.d_ff, d.n_head, d.vocab, d.ctx, d.steps, d.batch, d.lr, d.min_lr_frac,
