@@ -5,13 +5,16 @@
  *  semantic  — word category (animal vs tool, food vs vehicle: the word is the span) and word
  *              sense of ambiguous words (bank, bat, crane, bass, mouse: natural sense = 1);
  *  knowledge — statements over fixed fact tables (capitals, animal sounds, element symbols,
- *              colours), stated plainly and judged: "Fact check: ... Verdict: true|false"; and
- *              yes/no questions on a class of the subject (in Europe? a mammal? a metal?);
+ *              colours), stated plainly and judged: "Fact check: ... Verdict: true|false",
+ *              a false one followed by the true statement; and yes/no questions on a class of
+ *              the subject (in Europe? a mammal? a metal?);
  *  task      — sentiment of short reviews, topic of news-like lines, one-digit sums (the probe:
  *              is the sum two digits?), each ending in the word or number to continue with.
- * Judging a statement, and the parity of a sum, need two steps that the 4-layer sample model
- * did not learn in 3000 steps (its verdicts stay at chance); the yes/no questions and the sums
- * themselves are learnt, so their probe rows carry answers the model can give.
+ * Judging a statement needs the subject's fact and a comparison with the stated object: with
+ * the judged statements at 60 per mille each and no corrections, the 4-layer sample model's
+ * verdicts stayed at chance after 3000 steps; at 90 per mille, three in four of them judged,
+ * and a false one followed by the true statement, they are learnt (sample_models/README.md).
+ * The parity of a sum is not learnt; the sums themselves are, so the probe asks for the sum.
  * Every fact and category is repeated many times in varied templates so that a small model
  * learns the function rather than the template. Probe rows come from another RNG stream and
  * skip texts that occur in the corpus (where the space of texts allows it). */
@@ -221,7 +224,7 @@ enum { SUB_ANIMAL_TOOL, SUB_FOOD_VEHICLE, SUB_SENSE0, SUB_KNOW0 = SUB_SENSE0 + N
 static int sub_weight(int s) {
     if (s < SUB_SENSE0) return 80;
     if (s < SUB_KNOW0) return 50;
-    if (s < SUB_ATTR0) return 60;
+    if (s < SUB_ATTR0) return 90;     /* judged statements: the verdict is learnt late */
     if (s < SUB_SENTIMENT) return 50;
     if (s == SUB_ARITH) return 100;
     return 70;                        /* sentiment and topics are learnt quickly */
@@ -326,7 +329,7 @@ static void gen_fact(Rng *r, Ex *e, int probe, const Relation *rel) {
     char st[256];
     fill_fact(st, sizeof st, rel->tpl[rng_int(r, 4)], rel->f[i].s, o);
     snprintf(e->span, sizeof e->span, "%s", o);
-    if (!probe && rng_int(r, 3) == 0) { /* plain statements are always true */
+    if (!probe && rng_int(r, 4) == 0) { /* plain statements are always true */
         fill_fact(st, sizeof st, rel->tpl[rng_int(r, 4)], rel->f[i].s, rel->f[i].o);
         snprintf(e->text, sizeof e->text, "%s", st);
         e->answer[0] = 0;
@@ -334,6 +337,13 @@ static void gen_fact(Rng *r, Ex *e, int probe, const Relation *rel) {
     }
     snprintf(e->text, sizeof e->text, "%s %s Verdict:", pick(r, L(verdict_pre)), st);
     snprintf(e->answer, sizeof e->answer, "%s", e->label ? "true" : "false");
+    if (!probe && !e->label) { /* the corpus corrects a false statement after its verdict */
+        char fix[256], t[1024];
+        fill_fact(fix, sizeof fix, rel->tpl[rng_int(r, 4)], rel->f[i].s, rel->f[i].o);
+        snprintf(t, sizeof t, "%s false. %s", e->text, fix);
+        snprintf(e->text, sizeof e->text, "%.*s", (int)sizeof e->text - 1, t);
+        e->answer[0] = 0;
+    }
 }
 
 static void gen_attr(Rng *r, Ex *e, int probe, const Attribute *at) {
