@@ -113,7 +113,7 @@ install: $(BUILD)/modex
 # on the same machine (OpenBLAS's rounding depends on how its threads split a product).
 # The corpus stays in $(BUILD); sample_models/ gets the rest.
 SAMPLE       := sample_models/gpt2-relu-4l
-SAMPLE_TRAIN := --seed 1 --threads 2 --layers 4 --d-model 32 --d-ff 3072 --heads 4 --vocab 1024 \
+SAMPLE_TRAIN := --seed 2 --threads 2 --layers 4 --d-model 32 --d-ff 3072 --heads 4 --vocab 1024 \
                 --ctx 64 --batch 32 --steps 4000 --lr 2e-3 --ckpt-every 400
 sample: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/modex
