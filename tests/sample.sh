@@ -2,8 +2,9 @@
 # sample.sh — the committed sample model (sample_models/, made by `make sample`) is complete,
 # within its size budget, and shows what sample_models/README.md says it shows, measured by
 # modex's own analysis: functional experts for most sub-functions in every layer, semantic and
-# task predictivity above a random-init copy, and masking the task function's experts hurting
-# the task sub-functions several times more than masking as many random experts.
+# task predictivity above a random-init copy, judged statements answered (the knowledge that
+# needs a comparison), and masking the task function's experts hurting the task
+# sub-functions several times more than masking as many random experts.
 set -u
 cd "$(dirname "$0")/.."
 S=sample_models/gpt2-relu-4l
@@ -33,7 +34,7 @@ awk -F, '{ sub(/\r$/, "") } NR > 1 && $3 != "*" { subs[$1 "," $3] = 1; if ($8 ==
         for (l in n) { printf "layer %s: %d of %d sub-functions with functional experts\n", l, f[l], n[l]
                        if (n[l] != 18 || f[l] < 10) bad = 1 }
         if (length(n) != 4) bad = 1; exit bad }' "$T/a/functional_experts.csv" || fail "functional experts"
-# semantic and task: best AP above the random-init copy in every layer
+# semantic and task: best AP above the random-init copy in every layer (knowledge is not: README)
 awk -F, '{ sub(/\r$/, "") } NR > 1 && ($2 == "semantic" || $2 == "task") { n++; printf "layer %s %s: best AP %.3f, random init %.3f\n", $1, $2, $3, $6
     if (!($3 > $6)) bad = 1 } END { exit bad || n != 8 }' "$T/a/summary.csv" || fail "best AP vs random init"
 
@@ -42,4 +43,8 @@ awk -F, '{ sub(/\r$/, "") } NR > 1 && ($2 == "semantic" || $2 == "task") { n++; 
 awk -F, '{ sub(/\r$/, "") } $5 == "task" && $7 == "loss" { n++; d = $9 - $8; r = $11 - $8
     printf "%s: loss +%.3f with the task experts masked, +%.3f with random experts\n", $6, d, r
     if (!(d > 0 && d >= 3 * r)) bad = 1 } END { exit bad || n != 4 }' "$T/p/perturbation.csv" || fail "masking"
+# judged statements (true or false, "Verdict:"): the model's verdict is right at least 4 times in 5
+awk -F, '{ sub(/\r$/, "") } $7 == "accuracy" && $6 ~ /^(capital_of|animal_sound|element_symbol|colour_of)$/ { n++
+    printf "%s: verdict accuracy %.3f\n", $6, $8; if (!($8 >= 0.8)) bad = 1 } END { exit bad || n != 4 }' \
+    "$T/p/perturbation.csv" || fail "verdicts"
 echo "sample: ok"
