@@ -57,6 +57,6 @@ for _ in $(seq 1 300); do grep -Eq "step +[0-9]+/" "$T/ilog" 2>/dev/null && brea
 kill -INT $pid
 wait $pid; rc=$?
 [ $rc = 130 ] || fail "Ctrl-C exit status $rc: $(cat "$T/ilog")"
-ls "$T/i/checkpoints/"step-*/model.safetensors >/dev/null 2>&1 || fail "no checkpoint after Ctrl-C"
+ls "$T/i/checkpoints/"step-*/model.safetensors >/dev/null 2>&1 || { cat "$T/ilog"; ls -R "$T/i"; fail "no checkpoint after Ctrl-C"; }
 [ ! -e "$T/i/model.safetensors" ] || fail "final model written after Ctrl-C"
 echo "train_cli: ok"
