@@ -39,12 +39,28 @@ static void random_params(const Gpt2Dims *d, double *p) {
 }
 
 static const Gpt2Dims tiny = {.V = 23, .maxT = 6, .L = 2, .C = 8, .NH = 2, .F = 16};
-enum { TB = 2, TT = 5 };
-static int32_t tin[TB * TT], ttg[TB * TT];
+enum { TB = 2, TB3 = 3, TT = 5 }; /* TB sequences, or TB3 for an uneven split over threads */
+static int32_t tin[TB3 * TT], ttg[TB3 * TT];
 static void tiny_batch(void) {
-    for (int i = 0; i < TB * TT; i++) {
+    for (int i = 0; i < TB3 * TT; i++) {
         tin[i] = (int32_t)((i * 7 + 3) % tiny.V);
         ttg[i] = (int32_t)((i * 5 + 11) % tiny.V);
+    }
+}
+
+/* Random parameters in double and their float copy, the double rounded to the float's value. */
+static void random_params_f(double *p, float *pf, size_t n) {
+    random_params(&tiny, p);
+    for (size_t k = 0; k < n; k++) { pf[k] = (float)p[k]; p[k] = pf[k]; }
+}
+
+/* Every tensor of the float gradient within 1e-4 of its largest double element. */
+static void assert_grads_match(const size_t *off, const double *g, const float *gf) {
+    for (int i = 0; i < N_PARAM; i++) {
+        double gmax = 0, worst = 0;
+        for (size_t k = off[i]; k < off[i + 1]; k++) gmax = fmax(gmax, fabs(g[k]));
+        for (size_t k = off[i]; k < off[i + 1]; k++) worst = fmax(worst, fabs(g[k] - gf[k]));
+        assert_true(worst <= 1e-4 * gmax + 1e-7);
     }
 }
 
@@ -92,17 +108,11 @@ static void test_float_gradients_match_double(void **state) {
     size_t n = off[N_PARAM];
     double *p = malloc(n * sizeof *p), *g = malloc(n * sizeof *g);
     float *pf = malloc(n * sizeof *pf), *gf = malloc(n * sizeof *gf);
-    random_params(&tiny, p);
-    for (size_t k = 0; k < n; k++) { pf[k] = (float)p[k]; p[k] = pf[k]; }
+    random_params_f(p, pf, n);
     double ld = modex_gpt2_loss_grad_f64(&tiny, p, tin, ttg, TB, TT, g);
     double lf = modex_gpt2_loss_grad_f32(&tiny, pf, tin, ttg, TB, TT, gf);
     assert_true(fabs(ld - lf) < 1e-5 * fabs(ld));
-    for (int i = 0; i < N_PARAM; i++) {
-        double gmax = 0, worst = 0;
-        for (size_t k = off[i]; k < off[i + 1]; k++) gmax = fmax(gmax, fabs(g[k]));
-        for (size_t k = off[i]; k < off[i + 1]; k++) worst = fmax(worst, fabs(g[k] - gf[k]));
-        assert_true(worst <= 1e-4 * gmax + 1e-7);
-    }
+    assert_grads_match(off, g, gf);
     free(p); free(g); free(pf); free(gf);
 }
 
@@ -111,35 +121,24 @@ static void test_float_gradients_match_double(void **state) {
  * reference, with an uneven split (3 sequences over 2 threads) and one part per sequence. */
 static void test_batch_split_over_threads_matches_double(void **state) {
     (void)state;
-    enum { B3 = 3 };
-    int32_t in[B3 * TT], tg[B3 * TT];
-    for (int i = 0; i < B3 * TT; i++) {
-        in[i] = (int32_t)((i * 7 + 3) % tiny.V);
-        tg[i] = (int32_t)((i * 5 + 11) % tiny.V);
-    }
+    tiny_batch();
     size_t off[N_PARAM + 1];
     modex_gpt2_offsets(&tiny, off);
     size_t n = off[N_PARAM];
     double *p = malloc(n * sizeof *p), *g = malloc(n * sizeof *g);
     float *pf = malloc(n * sizeof *pf), *gf = malloc(n * sizeof *gf);
-    random_params(&tiny, p);
-    for (size_t k = 0; k < n; k++) { pf[k] = (float)p[k]; p[k] = pf[k]; }
-    double ld = modex_gpt2_loss_grad_f64(&tiny, p, in, tg, B3, TT, g);
+    random_params_f(p, pf, n);
+    double ld = modex_gpt2_loss_grad_f64(&tiny, p, tin, ttg, TB3, TT, g);
     for (int threads = 1; threads <= 3; threads++) {
         modex_set_threads(threads);
-        Gpt2Work *w = modex_gpt2_work_new(&tiny, B3, TT);
+        Gpt2Work *w = modex_gpt2_work_new(&tiny, TB3, TT);
         for (size_t k = 0; k < n; k++) gf[k] = 1e9f; /* overwritten, not added to */
-        double lf = modex_gpt2_work_step(w, pf, in, tg, gf);
+        double lf = modex_gpt2_work_step(w, pf, tin, ttg, gf);
         assert_true(fabs(ld - lf) < 1e-5 * fabs(ld));
-        for (int i = 0; i < N_PARAM; i++) {
-            double gmax = 0, worst = 0;
-            for (size_t k = off[i]; k < off[i + 1]; k++) gmax = fmax(gmax, fabs(g[k]));
-            for (size_t k = off[i]; k < off[i + 1]; k++) worst = fmax(worst, fabs(g[k] - gf[k]));
-            assert_true(worst <= 1e-4 * gmax + 1e-7);
-        }
+        assert_grads_match(off, g, gf);
         /* without targets: the loss is 0 and nothing is written to the gradient */
         gf[0] = 7;
-        assert_true(modex_gpt2_work_step(w, pf, in, NULL, gf) == 0);
+        assert_true(modex_gpt2_work_step(w, pf, tin, NULL, gf) == 0);
         assert_true(gf[0] == 7);
         modex_gpt2_work_free(w);
     }
