@@ -189,7 +189,9 @@ int modex_train_run(const TrainOptions *o, Error *err) {
             p[k] -= (float)lr * upd;
         }
         if (!isfinite(loss)) { rc = modex_error(err, o->out_dir, "loss is not finite at step %d (a lower --lr)", step); break; }
-        int ckpt = step % every == 0 || step == o->steps || stop_requested;
+        /* the flag is read once: a Ctrl-C between two reads would stop without a checkpoint */
+        int stop = stop_requested != 0;
+        int ckpt = step % every == 0 || step == o->steps || stop;
         double vloss = -1;
         if (ckpt && n_val == B) {
             for (int b = 0; b < B; b++) {
@@ -211,7 +213,7 @@ int modex_train_run(const TrainOptions *o, Error *err) {
         t_last = now;
         tok_last = (long)step * B * T;
         if (ckpt && save_ckpt(o, &d, p, step, tokjson, err)) rc = -1;
-        if (stop_requested) { stopped = 1; break; }
+        if (stop) { stopped = 1; break; }
     }
     sigaction(SIGINT, &old_sa, NULL);
     if (!rc) rc = modex_out_commit(&log, err); else modex_out_abort(&log);
