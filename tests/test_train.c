@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "modex/parallel.h"
+#include "modex/probe.h"
 #include "modex/safetensors.h"
 #include "modex/forward.h"
 #include "modex/train.h"
@@ -225,6 +226,53 @@ static void test_bpe_training_saves_hf_layout(void **state) {
     modex_bpe_free(&tok); modex_bpe_free(&back); modex_bpe_free(&ref);
     unlink(corpus); unlink(tj); rmdir(dir);
     free(corpus); free(tj);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The probe's judged statements contain the same words as true and as false statements (so
+ * word identity alone cannot separate them): per relation, the sorted words of the label-1
+ * texts equal those of the label-0 texts, and the rows alternate true, false. (40 rows: ten
+ * fours; a count that is not a multiple of 4 ends in a pair balanced in its objects only.) */
+static void test_probe_judged_rows_are_balanced(void **state) {
+    (void)state;
+    Error err;
+    char dir[] = "/tmp/modex-test-probe-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char *corpus = modex_path_join(dir, "corpus.txt"), *pp = modex_path_join(dir, "probe.csv");
+    if (modex_corpus_write(corpus, pp, 3, 2000, 40, 0, &err)) fail_msg("%s", err.msg);
+    Probe p;
+    if (modex_probe_load(&p, pp, &err)) fail_msg("%s", err.msg);
+    const char *judged[] = {"capital_of", "animal_sound", "element_symbol", "colour_of"};
+    for (int j = 0; j < 4; j++) {
+        int si = modex_probe_find_sub(&p, judged[j]);
+        assert_true(si >= 0);
+        const SubFunction *sf = &p.subs[si];
+        assert_int_equal(sf->n_rows, 40);
+        char **w[2] = {modex_xmalloc(64 * 40 * sizeof(char *)), modex_xmalloc(64 * 40 * sizeof(char *))};
+        int nw[2] = {0, 0};
+        for (int k = 0; k < sf->n_rows; k++) {
+            const ProbeRow *r = &p.rows[sf->rows[k]];
+            assert_int_equal(r->label, k % 2 == 0);
+            char *t = modex_xstrdup(p.texts[p.units[r->unit].text]), *save = NULL;
+            for (char *x = strtok_r(t, " ", &save); x; x = strtok_r(NULL, " ", &save)) {
+                assert_true(nw[r->label] < 64 * 40);
+                w[r->label][nw[r->label]++] = modex_xstrdup(x);
+            }
+            free(t);
+        }
+        assert_int_equal(nw[0], nw[1]);
+        qsort(w[0], (size_t)nw[0], sizeof(char *), cmp_str);
+        qsort(w[1], (size_t)nw[1], sizeof(char *), cmp_str);
+        for (int k = 0; k < nw[0]; k++) assert_string_equal(w[0][k], w[1][k]);
+        for (int l = 0; l < 2; l++) { for (int k = 0; k < nw[l]; k++) free(w[l][k]); free(w[l]); }
+    }
+    int si = modex_probe_find_sub(&p, "in_europe");
+    assert_true(si >= 0);
+    assert_int_equal(p.subs[si].n_rows, 40);
+    modex_probe_free(&p);
+    unlink(corpus); unlink(pp); rmdir(dir);
+    free(corpus); free(pp);
 }
 
 static void test_bpe_rejects_invalid_utf8(void **state) {
@@ -444,6 +492,7 @@ int main(void) {
         cmocka_unit_test(test_bpe_encoder_matches_tokenizers_library),
         cmocka_unit_test(test_bpe_training_saves_hf_layout),
         cmocka_unit_test(test_bpe_rejects_invalid_utf8),
+        cmocka_unit_test(test_probe_judged_rows_are_balanced),
         cmocka_unit_test(test_forward_matches_transformers),
         cmocka_unit_test(test_saved_folder_round_trips),
         cmocka_unit_test(test_training_lowers_loss_and_is_deterministic),

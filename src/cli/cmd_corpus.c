@@ -12,7 +12,9 @@ static void usage(FILE *f) {
                "knowledge and task sub-functions are known by construction, and a held-out\n"
                "probe CSV (text,function,subfunction,label,span,answer; the answer follows the\n"
                "text with its leading space). Same seed, same bytes. Defaults: --seed 1 --lines 200000\n"
-               "--probe-per-sub 60.\n");
+               "--probe-per-sub 60. The judged statements of the probe come in fours over two facts\n"
+               "(two true, two with the objects swapped), so that word identity cannot tell true\n"
+               "from false; a multiple of 4 keeps every four whole.\n");
 }
 
 static int parse_long(const char *opt, const char *v, long lo, long *out) {

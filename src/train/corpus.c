@@ -17,7 +17,8 @@
  * The parity of a sum is not learnt; the sums themselves are, so the probe asks for the sum.
  * Every fact and category is repeated many times in varied templates so that a small model
  * learns the function rather than the template. Probe rows come from another RNG stream and
- * skip texts that occur in the corpus (where the space of texts allows it). */
+ * skip texts that occur in the corpus (where the space of texts allows it); the probe's judged
+ * statements come in fours whose true and false rows hold the same words (gen_fact_quad). */
 #include <csv.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -346,6 +347,34 @@ static void gen_fact(Rng *r, Ex *e, int probe, const Relation *rel) {
     }
 }
 
+/* Four probe rows of a relation that contain the same words as true and as false statements:
+ * for two facts (s_i, o_i), (s_j, o_j) with different objects, "s_i o_i" and "s_j o_j" are
+ * true, "s_j o_i" and "s_i o_j" false, all in one template after one prefix. Every subject and
+ * every object is then as often in a true row as in a false one, so a neuron that only
+ * responds to which words are present scores AP 0.5 at best on average over such rows; with
+ * independently drawn rows (60 per sub-function) a random network's best neuron reached AP
+ * 0.70-0.80 on word identity alone, higher than the trained model's truth-sensitive
+ * neurons. Rows alternate true, false, as for the other sub-functions; a row count that is
+ * not a multiple of 4 ends in the first two rows of a four (the same object in both). */
+static void gen_fact_quad(Rng *r, const Relation *rel, const char *sub, Ex q[4]) {
+    int i = rng_int(r, rel->n), j;
+    do j = rng_int(r, rel->n); while (strcmp(rel->f[i].o, rel->f[j].o) == 0);
+    const char *tpl = rel->tpl[rng_int(r, 4)], *pre = pick(r, L(verdict_pre));
+    const int subj[4] = {i, j, j, i}, obj[4] = {i, i, j, j};
+    for (int k = 0; k < 4; k++) {
+        Ex *e = &q[k];
+        memset(e, 0, sizeof *e);
+        e->function = "knowledge";
+        e->sub = sub;
+        e->label = subj[k] == obj[k];
+        char st[256];
+        fill_fact(st, sizeof st, tpl, rel->f[subj[k]].s, rel->f[obj[k]].o);
+        snprintf(e->text, sizeof e->text, "%s %s Verdict:", pre, st);
+        snprintf(e->span, sizeof e->span, "%s", rel->f[obj[k]].o);
+        snprintf(e->answer, sizeof e->answer, "%s", e->label ? "true" : "false");
+    }
+}
+
 static void gen_attr(Rng *r, Ex *e, int probe, const Attribute *at) {
     const Fact *f;
     do f = &at->f[rng_int(r, at->n)];
@@ -549,19 +578,39 @@ int modex_corpus_write(const char *path, const char *probe_path, uint64_t seed, 
         rng_seed(&r, seed ^ 0x5eed0fc0ffee1234ULL); /* another stream: held-out draws */
         HSet mine = {0};
         int bad = 0;
+        Ex quad[4];
         for (int s = 0; s < N_SUB && !bad; s++)
             for (int k = 0; k < per_sub && !bad; k++) {
+                int judged = s >= SUB_KNOW0 && s < SUB_ATTR0;
                 /* prefer texts unseen in the corpus and in the probe; small spaces (facts)
-                 * cannot avoid repeats, so give up after some tries */
-                for (int tries = 0;; tries++) {
-                    gen(&r, s, k & 1 ? 0 : 1, 1, &e);
-                    line_of(&e, line, sizeof line);
-                    uint64_t h = hash_str(line), ht = hash_str(e.text);
-                    if (tries < 200 && (hset_has(&seen, h) || hset_has(&mine, ht))) continue;
-                    if (tries < 400 && hset_has(&mine, ht)) continue;
-                    hset_add(&mine, ht);
-                    break;
+                 * cannot avoid repeats, so give up after some tries. Judged statements come
+                 * in fours (gen_fact_quad), drawn and checked together. */
+                if (!judged) {
+                    for (int tries = 0;; tries++) {
+                        gen(&r, s, k & 1 ? 0 : 1, 1, &e);
+                        line_of(&e, line, sizeof line);
+                        uint64_t h = hash_str(line), ht = hash_str(e.text);
+                        if (tries < 200 && (hset_has(&seen, h) || hset_has(&mine, ht))) continue;
+                        if (tries < 400 && hset_has(&mine, ht)) continue;
+                        hset_add(&mine, ht);
+                        break;
+                    }
+                } else if (k % 4 == 0) {
+                    for (int tries = 0;; tries++) {
+                        gen_fact_quad(&r, &relations[s - SUB_KNOW0], relations[s - SUB_KNOW0].name, quad);
+                        int in_corpus = 0, in_probe = 0;
+                        for (int q = 0; q < 4; q++) {
+                            line_of(&quad[q], line, sizeof line);
+                            in_corpus |= hset_has(&seen, hash_str(line));
+                            in_probe |= hset_has(&mine, hash_str(quad[q].text));
+                        }
+                        if (tries < 200 && (in_corpus || in_probe)) continue;
+                        if (tries < 400 && in_probe) continue;
+                        for (int q = 0; q < 4; q++) hset_add(&mine, hash_str(quad[q].text));
+                        break;
+                    }
                 }
+                if (judged) e = quad[k % 4];
                 char lab[2] = {(char)('0' + e.label), 0}, ans[40] = "";
                 /* the answer is appended to the text byte-exact (probe format): the corpus
                  * puts one space between them, so the field carries it */
