@@ -119,7 +119,7 @@ sample: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(BUILD)/modex
 	@mkdir -p $(BUILD)/sample sample_models
 	./$(BUILD)/modex corpus --seed 1 --lines 200000 --out $(BUILD)/sample/corpus.txt \
-	  --probe-out sample_models/probe.csv --force
+	  --probe-out sample_models/probe.csv --probe-per-sub 120 --force
 	rm -rf $(SAMPLE)
 	./$(BUILD)/modex train --corpus $(BUILD)/sample/corpus.txt --out $(SAMPLE) $(SAMPLE_TRAIN)
 

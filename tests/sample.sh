@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # sample.sh — the committed sample model (sample_models/, made by `make sample`) is complete,
 # within its size budget, and shows what sample_models/README.md says it shows, measured by
-# modex's own analysis: functional experts for most sub-functions in every layer, semantic and
-# task predictivity above a random-init copy, judged statements answered (the knowledge that
-# needs a comparison), and masking the task function's experts hurting the task
+# modex's own analysis: functional experts for most sub-functions in most layers, every
+# function's predictivity above a random-init copy, judged statements answered (the knowledge
+# that needs a comparison), and masking the task function's experts hurting the task
 # sub-functions several times more than masking as many random experts.
 set -u
 cd "$(dirname "$0")/.."
@@ -23,22 +23,24 @@ bytes=$(find sample_models -type f -printf '%s\n' | awk '{ s += $1 } END { print
 [ "$bytes" -le 25000000 ] || fail "sample_models holds $bytes bytes (budget 25 MB)"
 
 # the probe set is the generator's held-out stream for seed 1 (make sample's command)
-"$MODEX" corpus --seed 1 --lines 200000 --out "$T/corpus.txt" --probe-out "$T/probe.csv" 2>/dev/null || fail "corpus"
+"$MODEX" corpus --seed 1 --lines 200000 --probe-per-sub 120 --out "$T/corpus.txt" --probe-out "$T/probe.csv" 2>/dev/null || fail "corpus"
 cmp -s "$T/probe.csv" sample_models/probe.csv || fail "sample_models/probe.csv is not what modex corpus --seed 1 writes"
 cmp -s "$S/tokenizer.json" "$c/tokenizer.json" || fail "the last checkpoint's tokenizer differs" # $c: the loop's last
 
 "$MODEX" analyze "$S" sample_models/probe.csv -o "$T/a" --random-init 1 2>/dev/null || fail "analyze"
-# sub-functions with at least one functional expert (alpha = 0.001), per layer: at least 10 of 18
+# sub-functions with at least one functional expert (alpha = 0.001), per layer: most of the 18
+# (at least 10) in most layers (at least 3 of the 4), and never fewer than 8 (the issue's
+# "most sub-functions in most layers"; the count moves by 2-5 between probe draws: README)
 awk -F, '{ sub(/\r$/, "") } NR > 1 && $3 != "*" { subs[$1 "," $3] = 1; if ($8 == 1) fe[$1 "," $3] = 1 }
   END { for (k in subs) { split(k, p, ","); n[p[1]]++; if (k in fe) f[p[1]]++ }
         for (l in n) { printf "layer %s: %d of %d sub-functions with functional experts\n", l, f[l], n[l]
-                       if (n[l] != 18 || f[l] < 10) bad = 1 }
-        if (length(n) != 4) bad = 1; exit bad }' "$T/a/functional_experts.csv" || fail "functional experts"
-# semantic and task: best AP above the random-init copy in every layer (knowledge is not: README)
-awk -F, '{ sub(/\r$/, "") } NR > 1 && ($2 == "semantic" || $2 == "task") { n++; printf "layer %s %s: best AP %.3f, random init %.3f\n", $1, $2, $3, $6
-    if (!($3 > $6)) bad = 1 } END { exit bad || n != 8 }' "$T/a/summary.csv" || fail "best AP vs random init"
+                       if (n[l] != 18 || f[l] < 8) bad = 1; if (f[l] >= 10) most++ }
+        if (length(n) != 4 || most < 3) bad = 1; exit bad }' "$T/a/functional_experts.csv" || fail "functional experts"
+# every function: best AP above the random-init copy in every layer
+awk -F, '{ sub(/\r$/, "") } NR > 1 { n++; printf "layer %s %s: best AP %.3f, random init %.3f\n", $1, $2, $3, $6
+    if (!($3 > $6)) bad = 1 } END { exit bad || n != 12 }' "$T/a/summary.csv" || fail "best AP vs random init"
 
-"$MODEX" perturb "$S" sample_models/probe.csv -o "$T/p" --select experts:task --fraction 0.12 --repeats 5 2>/dev/null || fail "perturb"
+"$MODEX" perturb "$S" sample_models/probe.csv -o "$T/p" --select experts:task --fraction 0.12 2>/dev/null || fail "perturb"
 # task sub-functions: the loss rises at least 3 times as much as with as many random experts
 awk -F, '{ sub(/\r$/, "") } $5 == "task" && $7 == "loss" { n++; d = $9 - $8; r = $11 - $8
     printf "%s: loss +%.3f with the task experts masked, +%.3f with random experts\n", $6, d, r
