@@ -66,7 +66,7 @@ no_temps "$T/full" "full disk"
 [ -e "$T/fullnew" ] && fail "full disk, new folder: left $(ls -A "$T/fullnew")"
 ok "full disk, new folder: exit 2, nothing left"
 
-# --- signals during analyze: complete (six files) or absent (130/143, nothing) ------------
+# --- signals during analyze: complete (seven files) or absent (130/143, nothing) ------------
 set -m # background jobs keep SIGINT (without job control bash ignores it in them)
 for sig in INT TERM; do
   want=$([ $sig = INT ] && echo 130 || echo 143)
@@ -78,12 +78,12 @@ for sig in INT TERM; do
     kill -$sig $pid 2>/dev/null
     wait $pid; rc=$?
     n=$(ls "$out" 2>/dev/null | wc -l)
-    if [ $rc = 0 ] && [ "$n" = 6 ]; then ok "SIG$sig after $delay s: finished first, 6 files ($(grep -c . "$T/err") lines: $(tail -n 1 "$T/err"))"
+    if [ $rc = 0 ] && [ "$n" = 7 ]; then ok "SIG$sig after $delay s: finished first, 7 files ($(grep -c . "$T/err") lines: $(tail -n 1 "$T/err"))"
     elif [ $rc = $want ] && [ ! -e "$out" ]; then ok "SIG$sig after $delay s: exit $rc, nothing written"
-    elif [ $rc = $want ] && [ "$n" = 6 ]; then
-      # the signal landed during the six renames (it waits for them: modex_signals_hold) or
+    elif [ $rc = $want ] && [ "$n" = 7 ]; then
+      # the signal landed during the seven renames (it waits for them: modex_signals_hold) or
       # after them: the outputs are complete
-      ok "SIG$sig after $delay s: exit $rc after all 6 files were in place"
+      ok "SIG$sig after $delay s: exit $rc after all 7 files were in place"
     else fail "SIG$sig after $delay s: exit $rc with $n files"; cat "$T/err"; fi
     no_temps "$T" "SIG$sig"
   done

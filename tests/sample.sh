@@ -40,6 +40,23 @@ awk -F, '{ sub(/\r$/, "") } NR > 1 && $3 != "*" { subs[$1 "," $3] = 1; if ($8 ==
 awk -F, '{ sub(/\r$/, "") } NR > 1 { n++; printf "layer %s %s: best AP %.3f, random init %.3f\n", $1, $2, $3, $6
     if (!($3 > $6)) bad = 1 } END { exit bad || n != 12 }' "$T/a/summary.csv" || fail "best AP vs random init"
 
+# subfunctions.csv agrees with the other files: best AP = the max over predictivity.csv, the
+# function means (trained and random init) = summary.csv's, functional experts = the count in
+# functional_experts.csv
+awk -F, 'FNR == 1 { f++ } { sub(/\r$/, "") } FNR == 1 { next }
+  f == 1 { k = $1 "," $4; if (!(k in mx) || $5 > mx[k]) mx[k] = $5; next }
+  f == 2 { if ($3 != "*" && $8 == 1) fe[$1 "," $3]++; next }
+  f == 3 { sm[$1 "," $2] = $3; sr[$1 "," $2] = $6; next }
+  { n++; k = $1 "," $3; g = $1 "," $2
+    if ($4 - mx[k] > 1e-6 || mx[k] - $4 > 1e-6 || $6 != fe[k] + 0) { print "subfunctions.csv row " k ": " $4 " " $6 " vs " mx[k] " " fe[k]; bad = 1 }
+    a[g] += $4; r[g] += $5; c[g]++ }
+  END { for (g in c) { d = a[g] / c[g] - sm[g]; e = r[g] / c[g] - sr[g]
+          if (d > 1e-6 || d < -1e-6 || e > 1e-6 || e < -1e-6) { print "mean of " g " differs from summary.csv"; bad = 1 } }
+        exit bad || n != 72 }' "$T/a/predictivity.csv" "$T/a/functional_experts.csv" "$T/a/summary.csv" \
+    "$T/a/subfunctions.csv" || fail "subfunctions.csv"
+awk -F, '{ sub(/\r$/, "") } $2 == "knowledge" { printf "layer %s %s: best AP %.3f, random init %.3f, %d functional experts\n", $1, $3, $4, $5, $6 }' \
+    "$T/a/subfunctions.csv"
+
 "$MODEX" perturb "$S" sample_models/probe.csv -o "$T/p" --select experts:task --fraction 0.12 2>/dev/null || fail "perturb"
 # task sub-functions: the loss rises at least 3 times as much as with as many random experts
 awk -F, '{ sub(/\r$/, "") } $5 == "task" && $7 == "loss" { n++; d = $9 - $8; r = $11 - $8

@@ -1,4 +1,4 @@
-/* analysis_csv.c — the six CSVs of `modex analyze`, written to temp files and renamed
+/* analysis_csv.c — the seven CSVs of `modex analyze`, written to temp files and renamed
  * together: either all appear or none. */
 #include "modex/analysis.h"
 #include "modex/csvout.h"
@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { F_PRED, F_NEURONS, F_EXPERTS, F_FUNC, F_HEAT, F_SUMMARY, N_FILES };
-static const char *names[N_FILES] = {"predictivity.csv", "neurons.csv", "experts.csv", "functional_experts.csv", "heatmap.csv", "summary.csv"};
+enum { F_PRED, F_NEURONS, F_EXPERTS, F_FUNC, F_HEAT, F_SUMMARY, F_SUBS, N_FILES };
+static const char *names[N_FILES] = {"predictivity.csv", "neurons.csv", "experts.csv", "functional_experts.csv", "heatmap.csv", "summary.csv",
+                                     "subfunctions.csv"};
 
 static void w_pred(const Analysis *a, CsvOut *c) {
     const Probe *p = a->probe;
@@ -116,8 +117,28 @@ static void w_summary(const Analysis *a, CsvOut *c) {
     }
 }
 
+/* per layer and sub-function: the best neuron's AP, the random-init copy's (empty without
+ * --random-init) and how many experts are functional for it; summary.csv's means come from
+ * these rows */
+static void w_subs(const Analysis *a, CsvOut *c) {
+    const Probe *p = a->probe;
+    modex_csv_header(c, "layer,function,subfunction,best_ap,random_init_best_ap,functional_experts");
+    for (int l = 0; l < a->n_layer; l++) {
+        const LayerResult *R = &a->layers[l];
+        if (!R->done) continue;
+        for (int s = 0; s < p->n_subs; s++) {
+            modex_csv_int(c, l);
+            modex_csv_str(c, p->funcs[p->subs[s].function]); modex_csv_str(c, p->subs[s].name);
+            modex_csv_num(c, R->best_sub[s]);
+            modex_csv_num(c, R->rinit_best_sub ? R->rinit_best_sub[s] : NAN);
+            modex_csv_int(c, R->fsub[s].n_functional);
+            modex_csv_end_row(c);
+        }
+    }
+}
+
 int modex_analysis_write(const Analysis *a, const char *dir, int force, Error *err) {
-    void (*fns[N_FILES])(const Analysis *, CsvOut *) = {w_pred, w_neurons, w_experts, w_func, w_heat, w_summary};
+    void (*fns[N_FILES])(const Analysis *, CsvOut *) = {w_pred, w_neurons, w_experts, w_func, w_heat, w_summary, w_subs};
     OutFile of[N_FILES];
     memset(of, 0, sizeof of);
     int i, rc = 0;
@@ -138,7 +159,7 @@ int modex_analysis_write(const Analysis *a, const char *dir, int force, Error *e
         if (c.bad) { rc = modex_error(err, of[i].path, "write failed (space on the device)"); i++; break; }
     }
     if (rc) { for (int k = 0; k < i; k++) modex_out_abort(&of[k]); return -1; }
-    /* ^C / kill wait until the renames are done: all six files or none, even then */
+    /* ^C / kill wait until the renames are done: all seven files or none, even then */
     modex_signals_hold();
     for (i = 0; i < N_FILES; i++)
         if (modex_out_commit(&of[i], err)) {

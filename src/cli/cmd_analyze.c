@@ -17,7 +17,8 @@ static void usage(FILE *f) {
             "Runs every probe text through the model, then per layer: neuron predictivity (average\n"
             "precision, as scikit-learn), MoEfication experts, functional-expert tests and heatmaps.\n"
             "Writes predictivity.csv neurons.csv experts.csv functional_experts.csv heatmap.csv\n"
-            "summary.csv into DIR, all or none; existing files are refused unless --force.\n\n"
+            "summary.csv subfunctions.csv into DIR, all or none; existing files are refused\n"
+            "unless --force.\n\n"
             "options:\n"
             "  -o, --out DIR          output folder (created if missing)\n"
             "  --experts E            experts per layer (default: d_ff / expert size)\n"
@@ -97,8 +98,9 @@ static int cmd_analyze(int argc, char **argv) {
         if (!ok) goto out;
     }
     if (!force) {
-        const char *names[] = {"predictivity.csv", "neurons.csv", "experts.csv", "functional_experts.csv", "heatmap.csv", "summary.csv"};
-        for (int i = 0; i < 6; i++) {
+        const char *names[] = {"predictivity.csv", "neurons.csv", "experts.csv", "functional_experts.csv", "heatmap.csv", "summary.csv",
+                               "subfunctions.csv"};
+        for (int i = 0; i < 7; i++) {
             char *p = modex_path_join(out, names[i]);
             int ex = modex_file_exists(p);
             if (ex) fprintf(stderr, "modex: %s: already exists (another folder, or --force to overwrite)\n", p);
