@@ -578,39 +578,29 @@ int modex_corpus_write(const char *path, const char *probe_path, uint64_t seed, 
         rng_seed(&r, seed ^ 0x5eed0fc0ffee1234ULL); /* another stream: held-out draws */
         HSet mine = {0};
         int bad = 0;
-        Ex quad[4];
+        Ex group[4];
         for (int s = 0; s < N_SUB && !bad; s++)
             for (int k = 0; k < per_sub && !bad; k++) {
-                int judged = s >= SUB_KNOW0 && s < SUB_ATTR0;
-                /* prefer texts unseen in the corpus and in the probe; small spaces (facts)
-                 * cannot avoid repeats, so give up after some tries. Judged statements come
-                 * in fours (gen_fact_quad), drawn and checked together. */
-                if (!judged) {
+                /* rows are drawn in groups: judged statements four at a time (gen_fact_quad),
+                 * the others one at a time. Prefer texts unseen in the corpus and in the probe;
+                 * small spaces (facts) cannot avoid repeats, so give up after some tries. */
+                int judged = s >= SUB_KNOW0 && s < SUB_ATTR0, n_group = judged ? 4 : 1;
+                if (k % n_group == 0)
                     for (int tries = 0;; tries++) {
-                        gen(&r, s, k & 1 ? 0 : 1, 1, &e);
-                        line_of(&e, line, sizeof line);
-                        uint64_t h = hash_str(line), ht = hash_str(e.text);
-                        if (tries < 200 && (hset_has(&seen, h) || hset_has(&mine, ht))) continue;
-                        if (tries < 400 && hset_has(&mine, ht)) continue;
-                        hset_add(&mine, ht);
-                        break;
-                    }
-                } else if (k % 4 == 0) {
-                    for (int tries = 0;; tries++) {
-                        gen_fact_quad(&r, &relations[s - SUB_KNOW0], relations[s - SUB_KNOW0].name, quad);
+                        if (judged) gen_fact_quad(&r, &relations[s - SUB_KNOW0], relations[s - SUB_KNOW0].name, group);
+                        else gen(&r, s, k & 1 ? 0 : 1, 1, &group[0]);
                         int in_corpus = 0, in_probe = 0;
-                        for (int q = 0; q < 4; q++) {
-                            line_of(&quad[q], line, sizeof line);
+                        for (int q = 0; q < n_group; q++) {
+                            line_of(&group[q], line, sizeof line);
                             in_corpus |= hset_has(&seen, hash_str(line));
-                            in_probe |= hset_has(&mine, hash_str(quad[q].text));
+                            in_probe |= hset_has(&mine, hash_str(group[q].text));
                         }
                         if (tries < 200 && (in_corpus || in_probe)) continue;
                         if (tries < 400 && in_probe) continue;
-                        for (int q = 0; q < 4; q++) hset_add(&mine, hash_str(quad[q].text));
+                        for (int q = 0; q < n_group; q++) hset_add(&mine, hash_str(group[q].text));
                         break;
                     }
-                }
-                if (judged) e = quad[k % 4];
+                e = group[k % n_group];
                 char lab[2] = {(char)('0' + e.label), 0}, ans[40] = "";
                 /* the answer is appended to the text byte-exact (probe format): the corpus
                  * puts one space between them, so the field carries it */
