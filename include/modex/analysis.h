@@ -82,8 +82,11 @@ void modex_analysis_free(Analysis *a);
 int modex_probe_tokenize(const Tokenizer *t, const Probe *p, int32_t ***ids, int **n_ids, int **ubegin, int **uend,
                          Error *err);
 
-/* The six CSVs of `modex analyze` into dir, all or none; existing files refused unless force. */
+/* The seven CSVs of `modex analyze` into dir, all or none; existing files refused unless force. */
 int  modex_analysis_write(const Analysis *a, const char *dir, int force, Error *err);
+/* the files modex_analysis_write writes into dir, in order */
+#define MODEX_ANALYSIS_N_FILES 7
+extern const char *const modex_analysis_files[MODEX_ANALYSIS_N_FILES];
 
 // --- as a job ---------------------------------------------------------------------------
 /* What the analysis job publishes: layers with done[l] are final and immutable. The

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { F_PRED, F_NEURONS, F_EXPERTS, F_FUNC, F_HEAT, F_SUMMARY, F_SUBS, N_FILES };
-static const char *names[N_FILES] = {"predictivity.csv", "neurons.csv", "experts.csv", "functional_experts.csv", "heatmap.csv", "summary.csv",
-                                     "subfunctions.csv"};
+#define N_FILES MODEX_ANALYSIS_N_FILES
+const char *const modex_analysis_files[N_FILES] = {"predictivity.csv", "neurons.csv", "experts.csv", "functional_experts.csv",
+                                                   "heatmap.csv", "summary.csv", "subfunctions.csv"};
 
 static void w_pred(const Analysis *a, CsvOut *c) {
     const Probe *p = a->probe;
@@ -143,13 +143,13 @@ int modex_analysis_write(const Analysis *a, const char *dir, int force, Error *e
     memset(of, 0, sizeof of);
     int i, rc = 0;
     for (i = 0; i < N_FILES; i++) { /* refuse early: nothing is created if any target exists */
-        char *p = modex_path_join(dir, names[i]);
+        char *p = modex_path_join(dir, modex_analysis_files[i]);
         if (!force && modex_file_exists(p)) rc = modex_error(err, p, "already exists (another folder, or --force to overwrite)");
         free(p);
         if (rc) return -1;
     }
     for (i = 0; i < N_FILES; i++) {
-        char *p = modex_path_join(dir, names[i]);
+        char *p = modex_path_join(dir, modex_analysis_files[i]);
         rc = modex_out_open(&of[i], p, force, err);
         free(p);
         if (rc) break;
@@ -165,7 +165,7 @@ int modex_analysis_write(const Analysis *a, const char *dir, int force, Error *e
         if (modex_out_commit(&of[i], err)) {
             for (int k = i + 1; k < N_FILES; k++) modex_out_abort(&of[k]);
             /* remove the ones already renamed: all or none */
-            for (int k = 0; k < i; k++) { char *p = modex_path_join(dir, names[k]); if (!force) remove(p); free(p); }
+            for (int k = 0; k < i; k++) { char *p = modex_path_join(dir, modex_analysis_files[k]); if (!force) remove(p); free(p); }
             modex_signals_release();
             return -1;
         }

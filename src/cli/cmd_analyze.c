@@ -98,10 +98,8 @@ static int cmd_analyze(int argc, char **argv) {
         if (!ok) goto out;
     }
     if (!force) {
-        const char *names[] = {"predictivity.csv", "neurons.csv", "experts.csv", "functional_experts.csv", "heatmap.csv", "summary.csv",
-                               "subfunctions.csv"};
-        for (int i = 0; i < 7; i++) {
-            char *p = modex_path_join(out, names[i]);
+        for (int i = 0; i < MODEX_ANALYSIS_N_FILES; i++) {
+            char *p = modex_path_join(out, modex_analysis_files[i]);
             int ex = modex_file_exists(p);
             if (ex) fprintf(stderr, "modex: %s: already exists (another folder, or --force to overwrite)\n", p);
             free(p);
