@@ -49,11 +49,19 @@ static void tiny_batch(void) {
     }
 }
 
-/* Random parameters in double and their float copy, the double rounded to the float's value. */
-static void random_params_f(double *p, float *pf, size_t n) {
-    random_params(&tiny, p);
-    for (size_t k = 0; k < n; k++) { pf[k] = (float)p[k]; p[k] = pf[k]; }
+/* The tiny batch, random parameters in double and their float copy (the double rounded to the
+ * float's value), and room for both gradients: the float-vs-double tests' common setup. */
+typedef struct TinyParams { size_t off[N_PARAM + 1], n; double *p, *g; float *pf, *gf; } TinyParams;
+static void tiny_params(TinyParams *t) {
+    tiny_batch();
+    modex_gpt2_offsets(&tiny, t->off);
+    t->n = t->off[N_PARAM];
+    t->p = malloc(t->n * sizeof *t->p); t->g = malloc(t->n * sizeof *t->g);
+    t->pf = malloc(t->n * sizeof *t->pf); t->gf = malloc(t->n * sizeof *t->gf);
+    random_params(&tiny, t->p);
+    for (size_t k = 0; k < t->n; k++) { t->pf[k] = (float)t->p[k]; t->p[k] = t->pf[k]; }
 }
+static void tiny_params_free(TinyParams *t) { free(t->p); free(t->g); free(t->pf); free(t->gf); }
 
 /* Every tensor of the float gradient within 1e-4 of its largest double element. */
 static void assert_grads_match(const size_t *off, const double *g, const float *gf) {
@@ -103,18 +111,13 @@ static void test_gradients_match_finite_differences(void **state) {
 
 static void test_float_gradients_match_double(void **state) {
     (void)state;
-    tiny_batch();
-    size_t off[N_PARAM + 1];
-    modex_gpt2_offsets(&tiny, off);
-    size_t n = off[N_PARAM];
-    double *p = malloc(n * sizeof *p), *g = malloc(n * sizeof *g);
-    float *pf = malloc(n * sizeof *pf), *gf = malloc(n * sizeof *gf);
-    random_params_f(p, pf, n);
-    double ld = modex_gpt2_loss_grad_f64(&tiny, p, tin, ttg, TB, TT, g);
-    double lf = modex_gpt2_loss_grad_f32(&tiny, pf, tin, ttg, TB, TT, gf);
+    TinyParams t;
+    tiny_params(&t);
+    double ld = modex_gpt2_loss_grad_f64(&tiny, t.p, tin, ttg, TB, TT, t.g);
+    double lf = modex_gpt2_loss_grad_f32(&tiny, t.pf, tin, ttg, TB, TT, t.gf);
     assert_true(fabs(ld - lf) < 1e-5 * fabs(ld));
-    assert_grads_match(off, g, gf);
-    free(p); free(g); free(pf); free(gf);
+    assert_grads_match(t.off, t.g, t.gf);
+    tiny_params_free(&t);
 }
 
 /* The trainer's batch split over threads (each part its own forward/backward, gradients
@@ -122,29 +125,24 @@ static void test_float_gradients_match_double(void **state) {
  * reference, with an uneven split (3 sequences over 2 threads) and one part per sequence. */
 static void test_batch_split_over_threads_matches_double(void **state) {
     (void)state;
-    tiny_batch();
-    size_t off[N_PARAM + 1];
-    modex_gpt2_offsets(&tiny, off);
-    size_t n = off[N_PARAM];
-    double *p = malloc(n * sizeof *p), *g = malloc(n * sizeof *g);
-    float *pf = malloc(n * sizeof *pf), *gf = malloc(n * sizeof *gf);
-    random_params_f(p, pf, n);
-    double ld = modex_gpt2_loss_grad_f64(&tiny, p, tin, ttg, TB3, TT, g);
+    TinyParams t;
+    tiny_params(&t);
+    double ld = modex_gpt2_loss_grad_f64(&tiny, t.p, tin, ttg, TB3, TT, t.g);
     for (int threads = 1; threads <= 3; threads++) {
         modex_set_threads(threads);
         Gpt2Work *w = modex_gpt2_work_new(&tiny, TB3, TT);
-        for (size_t k = 0; k < n; k++) gf[k] = 1e9f; /* overwritten, not added to */
-        double lf = modex_gpt2_work_step(w, pf, tin, ttg, gf);
+        for (size_t k = 0; k < t.n; k++) t.gf[k] = 1e9f; /* overwritten, not added to */
+        double lf = modex_gpt2_work_step(w, t.pf, tin, ttg, t.gf);
         assert_true(fabs(ld - lf) < 1e-5 * fabs(ld));
-        assert_grads_match(off, g, gf);
+        assert_grads_match(t.off, t.g, t.gf);
         /* without targets: the loss is 0 and nothing is written to the gradient */
-        gf[0] = 7;
-        assert_true(modex_gpt2_work_step(w, pf, tin, NULL, gf) == 0);
-        assert_true(gf[0] == 7);
+        t.gf[0] = 7;
+        assert_true(modex_gpt2_work_step(w, t.pf, tin, NULL, t.gf) == 0);
+        assert_true(t.gf[0] == 7);
         modex_gpt2_work_free(w);
     }
     modex_set_threads(0);
-    free(p); free(g); free(pf); free(gf);
+    tiny_params_free(&t);
 }
 
 // --- BPE ----------------------------------------------------------------------------------------
